@@ -1,0 +1,50 @@
+"""Audio-to-MIDI transcription with the pretrained Basic Pitch ONNX model.
+
+Typical use::
+
+    session = onnxruntime.InferenceSession("models/basic_pitch/nmp.onnx")
+    notes = transcribe(audio_22k_mono, onnx_runner(session))
+    midi_bytes = notes_to_midi(notes)
+"""
+
+from .constants import (
+    AUDIO_SAMPLE_RATE,
+    DEFAULT_FRAME_THRESHOLD,
+    DEFAULT_MIN_NOTE_MS,
+    DEFAULT_ONSET_THRESHOLD,
+    MIDI_OFFSET,
+    N_PITCH_BINS,
+    ONNX_INPUT_NAME,
+    ONNX_OUTPUT_NAMES,
+    WINDOW_FRAMES,
+    WINDOW_SAMPLES,
+)
+from .midi import notes_to_midi
+from .notes import NoteEvent, frames_to_seconds, posteriorgrams_to_notes
+from .transcribe import RunModel, onnx_runner, transcribe, validate_audio
+from .windowing import count_windows, iter_window_batches, n_output_frames, unwrap
+
+__all__ = [
+    "AUDIO_SAMPLE_RATE",
+    "DEFAULT_FRAME_THRESHOLD",
+    "DEFAULT_MIN_NOTE_MS",
+    "DEFAULT_ONSET_THRESHOLD",
+    "MIDI_OFFSET",
+    "N_PITCH_BINS",
+    "ONNX_INPUT_NAME",
+    "ONNX_OUTPUT_NAMES",
+    "WINDOW_FRAMES",
+    "WINDOW_SAMPLES",
+    "NoteEvent",
+    "RunModel",
+    "count_windows",
+    "frames_to_seconds",
+    "iter_window_batches",
+    "n_output_frames",
+    "notes_to_midi",
+    "onnx_runner",
+    "posteriorgrams_to_notes",
+    "transcribe",
+    "unwrap",
+    "validate_audio",
+]

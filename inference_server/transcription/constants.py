@@ -1,0 +1,59 @@
+"""Fixed geometry of the Basic Pitch (ICASSP 2022) ONNX model and post-processing defaults.
+
+Everything derivable is derived, so the numbers cannot drift apart from each other. The model
+itself fixes ``AUDIO_SAMPLE_RATE``, ``FFT_HOP``, ``WINDOW_SAMPLES``, ``WINDOW_FRAMES`` and the
+bin counts; the overlap is the value the model was designed to be run with.
+"""
+
+from __future__ import annotations
+
+# --- Model input -------------------------------------------------------------------------------
+AUDIO_SAMPLE_RATE = 22050  # Hz, mono
+FFT_HOP = 256  # samples between consecutive model frames
+FRAMES_PER_SECOND = AUDIO_SAMPLE_RATE / FFT_HOP  # frames/s (86.1328125)
+WINDOW_SECONDS = 2  # s, nominal length of one model window
+WINDOW_SAMPLES = WINDOW_SECONDS * AUDIO_SAMPLE_RATE - FFT_HOP  # samples per window (43,844)
+
+# The model's CQT is centred, so it emits one frame per hop plus one: 43,844 // 256 + 1 = 172.
+# Note that 172 * 256 = 44,032 > 43,844, i.e. a window holds slightly more frames than its
+# audio spans at the nominal rate; see WINDOW_DRIFT_SAMPLES.
+WINDOW_FRAMES = WINDOW_SAMPLES // FFT_HOP + 1  # frames per window (172)
+
+# --- Overlap between windows ----------------------------------------------------------------
+OVERLAP_FRAMES = 30  # frames shared by consecutive windows
+OVERLAP_SAMPLES = OVERLAP_FRAMES * FFT_HOP  # samples shared by consecutive windows (7,680)
+HALF_OVERLAP_FRAMES = OVERLAP_FRAMES // 2  # frames dropped at each edge of a window (15)
+HALF_OVERLAP_SAMPLES = HALF_OVERLAP_FRAMES * FFT_HOP  # samples of left padding (3,840)
+WINDOW_HOP_SAMPLES = WINDOW_SAMPLES - OVERLAP_SAMPLES  # samples between window starts (36,164)
+KEPT_FRAMES_PER_WINDOW = WINDOW_FRAMES - OVERLAP_FRAMES  # frames each window contributes (142)
+
+# After unwrapping, each window contributes 142 frames (36,352 samples at the nominal hop) but
+# the windows only advance by 36,164 samples. Treating the unwrapped frames as evenly spaced
+# would therefore make every later window 188 samples (~8.5 ms) late, ~0.3 s after a minute.
+WINDOW_DRIFT_SAMPLES = KEPT_FRAMES_PER_WINDOW * FFT_HOP - WINDOW_HOP_SAMPLES  # samples (188)
+
+# --- Model output -------------------------------------------------------------------------------
+MIDI_OFFSET = 21  # MIDI note number of pitch bin 0 (A0)
+N_PITCH_BINS = 88  # piano range A0..C8
+CONTOUR_BINS_PER_SEMITONE = 3
+N_CONTOUR_BINS = N_PITCH_BINS * CONTOUR_BINS_PER_SEMITONE  # 264
+
+# --- Note creation defaults ----------------------------------------------------------------------
+DEFAULT_ONSET_THRESHOLD = 0.5  # onset posterior needed to start a note
+DEFAULT_FRAME_THRESHOLD = 0.3  # frame posterior needed to sustain a note
+DEFAULT_MIN_NOTE_MS = 127.7  # ms; notes must be longer than this (11 frames)
+# Frames a note may dip below the frame threshold and still continue (~128 ms), so vibrato or
+# a brief dropout in the posteriorgram does not split one note into two.
+ENERGY_TOLERANCE_FRAMES = 11
+# Frame-difference lags used to infer onsets the onset head missed (a re-attacked note).
+INFERRED_ONSET_LAGS = 2
+
+# --- ONNX tensor names (the SavedModel export's generic names) --------------------------------
+ONNX_INPUT_NAME = "serving_default_input_2:0"  # [N, WINDOW_SAMPLES, 1] float32
+# Semantic output key -> ONNX tensor name. Verified on the model: ":2" is sparse (attacks only),
+# ":1" sustains for the whole note.
+ONNX_OUTPUT_NAMES = {
+    "note": "StatefulPartitionedCall:1",  # [N, WINDOW_FRAMES, N_PITCH_BINS]
+    "onset": "StatefulPartitionedCall:2",  # [N, WINDOW_FRAMES, N_PITCH_BINS]
+    "contour": "StatefulPartitionedCall:0",  # [N, WINDOW_FRAMES, N_CONTOUR_BINS]
+}

@@ -1,0 +1,5 @@
+import sys
+
+from promptdaw.cli import main
+
+sys.exit(main())

@@ -1,0 +1,118 @@
+"""Fixtures: a real daemon process on an ephemeral port, over a models folder of our making."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from promptdaw.inference_server.client import Client
+from promptdaw.inference_server.errors import DaemonUnavailable
+
+REPO = Path(__file__).resolve().parents[1]
+BASIC_PITCH_DIR = REPO / "models" / "basic_pitch"
+
+
+def free_endpoint() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@dataclass
+class DaemonProcess:
+    endpoint: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def client(self, **kwargs) -> Client:
+        return Client(self.endpoint, **kwargs)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                with self.client(timeout_s=5) as c:
+                    c.shutdown()
+                self.process.wait(timeout=15)
+            except (DaemonUnavailable, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+
+def start_daemon(models_dir: Path, log_dir: Path, *args: str, endpoint: str | None = None) -> DaemonProcess:
+    """Start ``promptdaw serve`` as its own process and wait until it answers a ping."""
+    endpoint = endpoint or free_endpoint()
+    log_path = log_dir / f"daemon-{endpoint.rsplit(':', 1)[-1]}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "promptdaw", "serve", "--endpoint", endpoint, "--models-dir", models_dir, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    daemon = DaemonProcess(endpoint, process, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daemon exited at start-up:\n{daemon.log()}")
+        try:
+            with daemon.client(timeout_s=0.5) as c:
+                c.ping()
+            return daemon
+        except DaemonUnavailable:
+            continue
+    process.kill()
+    raise RuntimeError(f"daemon did not answer within 60 s:\n{daemon.log()}")
+
+
+def _write_model(directory: Path, manifest: dict, onnx_bytes: bytes | None) -> None:
+    directory.mkdir(parents=True)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    if onnx_bytes is not None:
+        (directory / manifest["files"][0]["path"]).write_bytes(onnx_bytes)
+
+
+@pytest.fixture(scope="session")
+def basic_pitch_onnx() -> Path:
+    path = BASIC_PITCH_DIR / "nmp.onnx"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make setup` (or `promptdaw fetch-models`) first")
+    return path
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory, basic_pitch_onnx: Path) -> Path:
+    """basic_pitch plus three broken models: corrupt file, missing file, unreadable manifest."""
+    root = tmp_path_factory.mktemp("models")
+    shutil.copytree(BASIC_PITCH_DIR, root / "basic_pitch", ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = json.loads((BASIC_PITCH_DIR / "manifest.json").read_text())
+    broken = {**manifest, "name": "corrupt_model", "kind": "test-broken", "fetch": None}
+    _write_model(root / "corrupt_model", broken, b"\x00not an onnx graph" * 100)
+    _write_model(root / "absent_model", {**broken, "name": "absent_model"}, None)
+    (root / "garbled").mkdir()
+    (root / "garbled" / "manifest.json").write_text("{ this is not json")
+    return root
+
+
+@pytest.fixture(scope="session")
+def daemon(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+    """One daemon for the session, with a 64 MiB request limit so size tests stay cheap."""
+    process = start_daemon(models_dir, tmp_path_factory.mktemp("logs"), "--max-message-mb", "64")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(daemon: DaemonProcess) -> Iterator[Client]:
+    with daemon.client(timeout_s=60) as c:
+        yield c

@@ -1,0 +1,234 @@
+"""The daemon as a real process, over real ZeroMQ sockets, with real onnxruntime sessions."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import mido
+import numpy as np
+import pytest
+import zmq
+from utils import note_f1, synth_notes
+
+from promptdaw.inference_server import protocol
+from promptdaw.inference_server.client import Client
+from promptdaw.inference_server.errors import (
+    InvalidAudio,
+    InvalidParams,
+    JobCancelled,
+    JobNotFound,
+    JobTimeout,
+    ModelNotFound,
+    ModelUnavailable,
+    PayloadTooLarge,
+)
+from promptdaw.inference_server.protocol import Audio, Request
+
+TEN_MINUTES_S = 600
+S16_AUDIO_HEADER = json.dumps(
+    {"protocol": 1, "id": "f1", "type": "transcribe",
+     "buffers": [{"kind": "audio", "encoding": "s16le", "shape": [2, 1], "sample_rate": 8000}]}
+).encode()  # fmt: skip
+
+
+def raw_exchange(endpoint: str, frames: list[bytes], timeout_ms: int = 5000) -> protocol.Reply:
+    """Send hand-made frames on a bare DEALER socket; return the first reply."""
+    ctx = zmq.Context.instance()
+    with ctx.socket(zmq.DEALER) as sock:
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        sock.send_multipart(frames)
+        assert sock.poll(timeout_ms), "no reply: the daemon dropped the message"
+        return protocol.decode_reply(sock.recv_multipart())
+
+
+def assert_still_serving(client: Client) -> None:
+    assert client.ping() < 1.0
+
+
+def long_audio(seconds: float = TEN_MINUTES_S, sample_rate: int = 22050) -> np.ndarray:
+    t = np.arange(int(seconds * sample_rate), dtype=np.float32) / sample_rate
+    return (0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)).astype(np.float32)
+
+
+def test_ping_status_and_models(client: Client) -> None:
+    assert client.ping() < 1.0
+    status = client.status()
+    for key in ("providers", "models_loaded", "queue_depth", "running", "memory", "protocol", "pid"):
+        assert key in status
+    assert "CPUExecutionProvider" in status["providers"]
+    assert status["memory"]["rss_bytes"] > 0
+    states = {m["name"]: m["state"] for m in client.models()}
+    assert states == {
+        "basic_pitch": states["basic_pitch"],
+        "corrupt_model": "corrupt",
+        "absent_model": "missing",
+        "garbled": "invalid",
+    }
+    assert states["basic_pitch"] in ("available", "loaded")
+
+
+def test_ping_echoes_buffers(client: Client) -> None:
+    samples = np.random.default_rng(1).standard_normal((4096, 2)).astype(np.float32)
+    reply = client.request("ping", payloads=(Audio(samples, 44100),))
+    np.testing.assert_array_equal(reply.payloads[0].samples, samples)
+
+
+def test_broken_models_report_clearly_and_others_keep_serving(client: Client) -> None:
+    with pytest.raises(ModelUnavailable, match="corrupt"):
+        client.load("corrupt_model")
+    with pytest.raises(ModelUnavailable, match="missing"):
+        client.load("absent_model")
+    with pytest.raises(ModelNotFound, match="basic_pitch"):
+        client.load("no_such_model")
+    assert client.load("basic_pitch")["providers"]
+    assert "basic_pitch" in client.status()["models_loaded"]
+    assert client.unload("basic_pitch")["was_loaded"] is True
+    assert "basic_pitch" not in client.status()["models_loaded"]
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        ([b"\x00\x01garbage"], "malformed"),
+        ([b"{oops"], "malformed"),
+        ([b'{"protocol": 1, "id": "u1", "type": "teleport"}'], "unknown_type"),
+        ([b'{"protocol": 7, "id": "v1", "type": "ping"}'], "unsupported_version"),
+        ([b'{"protocol": 1, "id": "b1", "type": "ping", "buffers": [{"kind": "audio"}]}'], "malformed"),
+        ([S16_AUDIO_HEADER, b"\x00\x00\x00\x00"], "malformed"),
+    ],
+)
+def test_bad_messages_get_structured_errors(daemon, client: Client, frames: list[bytes], code: str) -> None:
+    reply = raw_exchange(daemon.endpoint, frames)
+    assert reply.event == "error" and reply.body["code"] == code and reply.body["message"]
+    sent = json.loads(frames[0]) if frames[0].startswith(b'{"') else {}
+    assert reply.id == sent.get("id")
+    assert_still_serving(client)
+
+
+def test_payload_over_the_limit(client: Client) -> None:
+    too_big = np.zeros((17 * 2**20, 1), np.float32)  # 68 MiB against the fixture's 64 MiB limit
+    with pytest.raises(PayloadTooLarge, match="limit"):
+        client.request("transcribe", payloads=(Audio(too_big, 44100),))
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("samples", "match"),
+    [
+        (np.full((44100, 1), np.nan, np.float32), "NaN"),
+        (np.zeros((0, 1), np.float32), "empty"),
+        (np.array([[0.0], [np.inf]], np.float32), "infinite"),
+    ],
+)
+def test_bad_audio(client: Client, samples: np.ndarray, match: str) -> None:
+    with pytest.raises(InvalidAudio, match=match):
+        client.transcribe(samples, 44100)
+    assert_still_serving(client)
+
+
+def test_bad_params_name_the_field(client: Client) -> None:
+    with pytest.raises(InvalidParams, match="onset_threshold"):
+        client.transcribe(np.zeros(22050, np.float32), 22050, onset_threshold="high")
+    with pytest.raises(InvalidParams, match="timeout_s"):
+        client.transcribe(np.zeros(22050, np.float32), 22050, timeout_s=-1)
+
+
+def test_transcription_recovers_synthesised_notes(client: Client) -> None:
+    rng = np.random.default_rng(7)
+    pitches = rng.choice(np.arange(48, 84), size=16)
+    notes = [(0.3 + 0.6 * i, 0.3 + 0.6 * i + 0.45, int(p)) for i, p in enumerate(pitches)]
+    sample_rate = 44100  # the daemon resamples to the model's 22050 Hz
+    audio = synth_notes(notes, 11.0, sample_rate=sample_rate, noise_level=1e-3)
+    stereo = np.stack([audio, audio], axis=1)
+    events: list[tuple[float, str]] = []
+    result, midi = client.transcribe(stereo, sample_rate, on_progress=lambda f, s: events.append((f, s)))
+    scores = note_f1(notes, [tuple(n) for n in result["notes"]], onset_tolerance_s=0.05)
+    assert scores.f1 >= 0.9, scores
+    assert [f for f, _ in events] == sorted(f for f, _ in events) and events[-1][1] == "transcribing"
+    midi_notes = [m for m in mido.MidiFile(file=__import__("io").BytesIO(midi)) if m.type == "note_on" and m.velocity]
+    assert len(midi_notes) == result["note_count"]
+
+
+def test_status_answers_fast_during_a_ten_minute_transcription(daemon, client: Client) -> None:
+    audio = long_audio()
+    outcome: dict = {}
+
+    def run() -> None:
+        with daemon.client(timeout_s=120) as worker_client:
+            outcome["result"], _ = worker_client.transcribe(audio, 22050)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    latencies, saw_running = [], False
+    while worker.is_alive():
+        start = time.perf_counter()
+        status = client.status()
+        latencies.append(time.perf_counter() - start)
+        saw_running |= bool(status["running"])
+        time.sleep(0.05)
+    worker.join()
+    assert saw_running
+    assert outcome["result"]["duration_s"] == pytest.approx(TEN_MINUTES_S)
+    assert outcome["result"]["note_count"] > 100  # a 1 s tone every 2 s
+    assert np.percentile(latencies, 50) < 0.05, latencies
+
+
+def test_cancel_a_running_job(daemon, client: Client) -> None:
+    with daemon.client(timeout_s=30) as job_client:
+        request_id = job_client.send("transcribe", payloads=(Audio(long_audio(), 22050),))
+        time.sleep(0.5)
+        assert client.cancel(request_id)["request_id"] == request_id
+        with pytest.raises(JobCancelled, match="cancelled by request"):
+            job_client.wait(request_id)
+    with pytest.raises(JobNotFound):
+        client.cancel(request_id)
+    assert_still_serving(client)
+
+
+def test_timeout(client: Client) -> None:
+    with pytest.raises(JobTimeout, match=r"timeout of 0\.3 s"):
+        client.transcribe(long_audio(), 22050, timeout_s=0.3)
+    assert_still_serving(client)
+
+
+def test_client_vanishing_mid_job_leaks_nothing(daemon, client: Client) -> None:
+    rss_before = client.status()["memory"]["rss_bytes"]
+    for _ in range(3):
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.connect(daemon.endpoint)
+        sock.send_multipart(protocol.encode_request(Request("gone", "transcribe", {}, (Audio(long_audio(), 22050),))))
+        assert sock.poll(10_000)  # the "queued" progress event: the job exists
+        sock.close(linger=0)  # vanish
+        deadline = time.monotonic() + 15
+        while (client.status()["running"] or client.status()["queued"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = client.status()
+        assert not status["running"] and not status["queued"], status
+    # Three abandoned 10-minute jobs leave no result or buffer behind (allocator slack allowed).
+    assert client.status()["memory"]["rss_bytes"] - rss_before < 200 * 2**20
+    assert_still_serving(client)
+
+
+def test_kept_result_lookup_of_unknown_id(client: Client) -> None:
+    with pytest.raises(JobNotFound):
+        client.request("result", {"request_id": "never-sent"})
+
+
+def test_many_clients_at_once(daemon) -> None:
+    audio = synth_notes([(0.2, 0.8, 60), (1.0, 1.6, 64)], 2.0, noise_level=1e-3)
+    results: list = []
+
+    def one() -> None:
+        with daemon.client(timeout_s=60) as c:
+            results.append(c.transcribe(audio, 22050)[0]["notes"])
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(r == results[0] for r in results)
