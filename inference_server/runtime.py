@@ -67,6 +67,8 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.log_severity_level = 3  # warnings about unused initialisers are noise to users
+        # Idle worker threads must not spin: the daemon shares the machine with a DAW.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(manifest.model_path), sess_options=options, providers=list(providers)

@@ -1,10 +1,11 @@
-"""Starting the daemon in the background when a job command finds none running."""
+"""Starting the daemon as a background process, and waiting until it serves."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from promptdaw.inference_server.client import Client
@@ -12,7 +13,7 @@ from promptdaw.inference_server.errors import DaemonUnavailable
 
 from .paths import state_dir
 
-__all__ = ["daemon_log_path", "ensure_daemon", "is_running"]
+__all__ = ["daemon_log_path", "ensure_daemon", "is_running", "spawn_daemon", "wait_until_serving"]
 
 #: A cold start loads onnxruntime and reads manifests; give it room on a slow machine.
 START_TIMEOUT_S = 30.0
@@ -32,32 +33,42 @@ def is_running(endpoint: str, timeout_s: float = 0.5) -> bool:
             return False
 
 
-def ensure_daemon(endpoint: str) -> bool:
-    """Make sure a daemon serves ``endpoint``; returns True when this call started it.
-
-    Raises:
-        DaemonUnavailable: the daemon could not be started (the log's last line says why).
-    """
-    if is_running(endpoint):
-        return False
-    log_path = daemon_log_path()
+def spawn_daemon(endpoint: str, log_path: Path, extra_args: Sequence[str] = ()) -> subprocess.Popen:
+    """Start ``promptdaw serve`` in its own session (it outlives the caller's terminal)."""
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "promptdaw", "serve", "--endpoint", endpoint],
+        return subprocess.Popen(
+            [sys.executable, "-m", "promptdaw", "serve", "--endpoint", endpoint, *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives this command and its terminal
+            start_new_session=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
+
+
+def wait_until_serving(
+    endpoint: str, process: subprocess.Popen, log_path: Path, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    """Block until the daemon answers a ping.
+
+    Raises:
+        DaemonUnavailable: it exited (the log's last line says why) or stayed silent.
+    """
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DaemonUnavailable(
-                f"the daemon exited at start-up: {_last_line(log_path)} (log: {log_path})"
-            )
+            raise DaemonUnavailable(f"the daemon exited at start-up: {_last_line(log_path)} (log: {log_path})")
         if is_running(endpoint, timeout_s=0.25):
-            return True
-    raise DaemonUnavailable(f"the daemon did not answer within {START_TIMEOUT_S:g} s (log: {log_path})")
+            return
+    raise DaemonUnavailable(f"the daemon did not answer within {timeout_s:g} s (log: {log_path})")
+
+
+def ensure_daemon(endpoint: str) -> bool:
+    """Make sure a daemon serves ``endpoint``; returns True when this call started it."""
+    if is_running(endpoint):
+        return False
+    log_path = daemon_log_path()
+    wait_until_serving(endpoint, spawn_daemon(endpoint, log_path), log_path)
+    return True
 
 
 def _last_line(path: Path) -> str:

@@ -6,8 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.launcher import spawn_daemon, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 BASIC_PITCH_DIR = REPO / "models" / "basic_pitch"
@@ -54,25 +53,13 @@ def start_daemon(models_dir: Path, log_dir: Path, *args: str, endpoint: str | No
     """Start ``promptdaw serve`` as its own process and wait until it answers a ping."""
     endpoint = endpoint or free_endpoint()
     log_path = log_dir / f"daemon-{endpoint.rsplit(':', 1)[-1]}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "promptdaw", "serve", "--endpoint", endpoint, "--models-dir", models_dir, *args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    daemon = DaemonProcess(endpoint, process, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daemon exited at start-up:\n{daemon.log()}")
-        try:
-            with daemon.client(timeout_s=0.5) as c:
-                c.ping()
-            return daemon
-        except DaemonUnavailable:
-            continue
-    process.kill()
-    raise RuntimeError(f"daemon did not answer within 60 s:\n{daemon.log()}")
+    process = spawn_daemon(endpoint, log_path, ["--models-dir", str(models_dir), *args])
+    try:
+        wait_until_serving(endpoint, process, log_path, timeout_s=60)
+    except DaemonUnavailable:
+        process.kill()
+        raise
+    return DaemonProcess(endpoint, process, log_path)
 
 
 def _write_model(directory: Path, manifest: dict, onnx_bytes: bytes | None) -> None:

@@ -122,9 +122,7 @@ def test_midi_bytes_contain_the_notes(melody_notes: list[NoteEvent]) -> None:
         if message.type == "note_on" and message.velocity > 0:
             onsets.append((now, message.note))
     assert len(onsets) == len(melody_notes)
-    scores = note_f1(
-        [(start, 0.0, pitch) for start, pitch in onsets], melody_notes, onset_tolerance_s=0.002
-    )
+    scores = note_f1([(start, 0.0, pitch) for start, pitch in onsets], melody_notes, onset_tolerance_s=0.002)
     assert scores.f1 == 1.0
     assert note_f1(MELODY, [(s, 0.0, p) for s, p in onsets], ONSET_TOLERANCE_S).f1 >= 0.9
 
@@ -134,8 +132,6 @@ def test_audio_at_other_level_and_batch_size(run_model) -> None:
     audio = synth_notes(MELODY[:8], 5.0, noise_level=NOISE_FLOOR) * 0.1
     one = transcribe(audio, run_model, batch_size=1)
     many = transcribe(audio, run_model, batch_size=16)
-    assert [(n.pitch, n.start_s, n.end_s) for n in one] == [
-        (n.pitch, n.start_s, n.end_s) for n in many
-    ]
+    assert [(n.pitch, n.start_s, n.end_s) for n in one] == [(n.pitch, n.start_s, n.end_s) for n in many]
     assert note_f1(MELODY[:8], one, ONSET_TOLERANCE_S).f1 >= 0.9
     assert all(0 < n.start_s < n.end_s <= len(audio) / AUDIO_SAMPLE_RATE for n in one)

@@ -203,9 +203,7 @@ def test_empty_and_invalid_posteriorgrams() -> None:
 # --- Windowing --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "n_samples", [1, 255, 256, 22050, 36163, 36164, 36165, 43844, 100_000, 22050 * 61 + 17]
-)
+@pytest.mark.parametrize("n_samples", [1, 255, 256, 22050, 36163, 36164, 36165, 43844, 100_000, 22050 * 61 + 17])
 def test_windowing_round_trip(n_samples: int) -> None:
     # Sample value = 1 + sample index, so padding (0) is distinguishable and every frame can be
     # traced back to the original sample at its centre.

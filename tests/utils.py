@@ -116,9 +116,7 @@ class NoteScores:
     onset_errors_s: list[float] = field(default_factory=list)  # est - ref, per match
 
 
-def note_f1(
-    reference: Sequence[Any], estimated: Sequence[Any], onset_tolerance_s: float = 0.05
-) -> NoteScores:
+def note_f1(reference: Sequence[Any], estimated: Sequence[Any], onset_tolerance_s: float = 0.05) -> NoteScores:
     """Note-level precision/recall/F1 with exact pitch and an onset tolerance (offsets ignored).
 
     Uses a maximum bipartite matching, so each reference note matches at most one estimate.
@@ -135,11 +133,7 @@ def note_f1(
     ref = [_onset_pitch(n) for n in reference]
     est = [_onset_pitch(n) for n in estimated]
     candidates: list[list[int]] = [
-        [
-            j
-            for j, (t_est, p_est) in enumerate(est)
-            if p_est == p_ref and abs(t_est - t_ref) <= onset_tolerance_s
-        ]
+        [j for j, (t_est, p_est) in enumerate(est) if p_est == p_ref and abs(t_est - t_ref) <= onset_tolerance_s]
         for t_ref, p_ref in ref
     ]
     est_owner: dict[int, int] = {}

@@ -2,54 +2,85 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..audio import to_model_input
 from ..jobs import JobContext, TaskResult
 from ..params import number_param, single_audio, string_param
-from ..protocol import Midi
+from ..protocol import Midi, Request
+from ..runtime import OnnxModel
 from ..transcription import (
     DEFAULT_FRAME_THRESHOLD,
     DEFAULT_MIN_NOTE_MS,
     DEFAULT_ONSET_THRESHOLD,
     notes_to_midi,
 )
-from ..transcription import transcribe as transcribe_audio
+from ..transcription import transcribe as audio_to_notes
+
+__all__ = ["KIND", "TranscribeOptions", "transcribe", "transcribe_to_midi"]
 
 KIND = "audio-to-midi"
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    onset_threshold: float = DEFAULT_ONSET_THRESHOLD
+    frame_threshold: float = DEFAULT_FRAME_THRESHOLD
+    min_note_ms: float = DEFAULT_MIN_NOTE_MS
+    tempo_bpm: float = 120.0
+    program: int = 0
+
+    @classmethod
+    def from_request(cls, request: Request) -> TranscribeOptions:
+        d = cls()
+        return cls(
+            onset_threshold=number_param(request, "onset_threshold", d.onset_threshold, lo=0.01, hi=0.99),
+            frame_threshold=number_param(request, "frame_threshold", d.frame_threshold, lo=0.01, hi=0.99),
+            min_note_ms=number_param(request, "min_note_ms", d.min_note_ms, lo=10.0, hi=2000.0),
+            tempo_bpm=number_param(request, "tempo_bpm", d.tempo_bpm, lo=20.0, hi=400.0),
+            program=int(number_param(request, "program", d.program, lo=0, hi=127, integer=True)),
+        )
+
+
+def transcribe_to_midi(
+    model: OnnxModel,
+    samples: np.ndarray,
+    sample_rate: int,
+    options: TranscribeOptions,
+    progress: Callable[[float, str], None] = lambda fraction, stage: None,
+) -> TaskResult:
+    """The whole transcription, socket-free: used by the task and by in-process benchmarks."""
+    progress(0.02, "resampling")
+    mono = to_model_input(samples, sample_rate, model.manifest.sample_rate)
+
+    def run_model(batch: np.ndarray) -> dict[str, np.ndarray]:
+        return model.run({"audio": batch}, ["note", "onset"])
+
+    notes = audio_to_notes(
+        mono,
+        run_model,
+        onset_threshold=options.onset_threshold,
+        frame_threshold=options.frame_threshold,
+        min_note_ms=options.min_note_ms,
+        progress=lambda fraction: progress(0.05 + 0.9 * fraction, "transcribing"),
+    )
+    midi = notes_to_midi(notes, tempo_bpm=options.tempo_bpm, program=options.program)
+    result = {
+        "model": model.manifest.name,
+        "model_version": model.manifest.version,
+        "duration_s": round(samples.shape[0] / sample_rate, 4),
+        "note_count": len(notes),
+        "notes": [[round(n.start_s, 4), round(n.end_s, 4), n.pitch, n.velocity] for n in notes],
+    }
+    return result, (Midi(midi),)
 
 
 def transcribe(ctx: JobContext) -> TaskResult:
     request = ctx.request
     audio = single_audio(request)
-    onset_threshold = number_param(request, "onset_threshold", DEFAULT_ONSET_THRESHOLD, lo=0.01, hi=0.99)
-    frame_threshold = number_param(request, "frame_threshold", DEFAULT_FRAME_THRESHOLD, lo=0.01, hi=0.99)
-    min_note_ms = number_param(request, "min_note_ms", DEFAULT_MIN_NOTE_MS, lo=10.0, hi=2000.0)
-    tempo_bpm = number_param(request, "tempo_bpm", 120.0, lo=20.0, hi=400.0)
-    program = int(number_param(request, "program", 0, lo=0, hi=127, integer=True))
-    name = string_param(request, "model") or ctx.registry.default_for(KIND)
-
-    model = ctx.registry.get(name)
-    ctx.progress(0.02, "resampling")
-    mono = to_model_input(audio.samples, audio.sample_rate, model.manifest.sample_rate)
-
-    def run_model(batch: np.ndarray) -> dict[str, np.ndarray]:
-        return model.run({"audio": batch}, ["note", "onset"])
-
-    notes = transcribe_audio(
-        mono,
-        run_model,
-        onset_threshold=onset_threshold,
-        frame_threshold=frame_threshold,
-        min_note_ms=min_note_ms,
-        progress=lambda fraction: ctx.progress(0.05 + 0.9 * fraction, "transcribing"),
-    )
-    midi = notes_to_midi(notes, tempo_bpm=tempo_bpm, program=program)
-    result = {
-        "model": name,
-        "model_version": model.manifest.version,
-        "duration_s": round(audio.samples.shape[0] / audio.sample_rate, 4),
-        "note_count": len(notes),
-        "notes": [[round(n.start_s, 4), round(n.end_s, 4), n.pitch, n.velocity] for n in notes],
-    }
-    return result, (Midi(midi),)
+    options = TranscribeOptions.from_request(request)
+    model = ctx.registry.get(string_param(request, "model") or ctx.registry.default_for(KIND))
+    return transcribe_to_midi(model, audio.samples, audio.sample_rate, options, ctx.progress)

@@ -147,9 +147,7 @@ def unwrap(window_outputs: np.ndarray, n_samples: int) -> np.ndarray:
         ValueError: If the shape is wrong or there are too few windows for ``n_samples``.
     """
     if window_outputs.ndim != 3 or window_outputs.shape[1] != WINDOW_FRAMES:
-        raise ValueError(
-            f"window_outputs must have shape [N, {WINDOW_FRAMES}, bins], got {window_outputs.shape}"
-        )
+        raise ValueError(f"window_outputs must have shape [N, {WINDOW_FRAMES}, bins], got {window_outputs.shape}")
     n_frames = n_output_frames(n_samples)
     kept = window_outputs[:, HALF_OVERLAP_FRAMES : WINDOW_FRAMES - HALF_OVERLAP_FRAMES, :]
     flat = kept.reshape(-1, window_outputs.shape[2])
