@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from pedalboard.io import AudioFile
 
 from promptdaw.inference_server.errors import InvalidAudio
 
-__all__ = ["read_audio"]
+__all__ = ["read_audio", "write_audio"]
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -27,3 +28,20 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     except (OSError, ValueError, RuntimeError) as exc:
         raise InvalidAudio(f"cannot read {path}: {exc}") from None
     return np.ascontiguousarray(samples.T, dtype=np.float32), sample_rate
+
+
+def write_audio(path: Path, samples: np.ndarray, sample_rate: int, *, bit_depth: int = 24) -> Path:
+    """Write ``[frames, channels]`` (or mono 1-D) float audio atomically; format from the suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.asarray(samples, dtype=np.float32)
+    frames = frames[:, None] if frames.ndim == 1 else frames
+    tmp = path.with_name(f".{path.stem}.part{path.suffix}")  # same suffix: it picks the format
+    try:
+        with AudioFile(str(tmp), "w", sample_rate, frames.shape[1], bit_depth=bit_depth) as f:
+            f.write(frames.T)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -10,21 +10,16 @@ import numpy as np
 import pytest
 from utils import RefNote, note_f1, synth_notes
 
+from promptdaw.inference_server.registry import ModelRegistry
 from promptdaw.inference_server.transcription import (
     AUDIO_SAMPLE_RATE,
     NoteEvent,
     notes_to_midi,
-    onnx_runner,
     transcribe,
 )
 
-MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "basic_pitch" / "nmp.onnx"
 ONSET_TOLERANCE_S = 0.05
 
-pytestmark = pytest.mark.skipif(
-    not MODEL_PATH.is_file(),
-    reason=f"Basic Pitch model not found at {MODEL_PATH} (run `promptdaw fetch-models`)",
-)
 
 # ~20 notes over ~12 s across C3..C6 (4 octaves): a melody over sustained bass notes, two
 # dyads and a chord, so several notes overlap.
@@ -77,10 +72,10 @@ LATE_SECONDS = 64.0
 
 
 @pytest.fixture(scope="module")
-def run_model():
-    ort = pytest.importorskip("onnxruntime")
-    session = ort.InferenceSession(str(MODEL_PATH), providers=["CPUExecutionProvider"])
-    return onnx_runner(session)
+def run_model(basic_pitch_onnx: Path):
+    registry = ModelRegistry(basic_pitch_onnx.parent.parent, providers=["CPUExecutionProvider"])
+    model = registry.get("basic_pitch")  # verified against the manifest's sha256, names from it
+    return lambda batch: model.run({"audio": batch}, ["note", "onset"])
 
 
 @pytest.fixture(scope="module")

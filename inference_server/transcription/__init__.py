@@ -2,8 +2,8 @@
 
 Typical use::
 
-    session = onnxruntime.InferenceSession("models/basic_pitch/nmp.onnx")
-    notes = transcribe(audio_22k_mono, onnx_runner(session))
+    model = registry.get("basic_pitch")  # tensor names come from its manifest
+    notes = transcribe(audio_22k_mono, lambda batch: model.run({"audio": batch}, ["note", "onset"]))
     midi_bytes = notes_to_midi(notes)
 """
 
@@ -14,14 +14,12 @@ from .constants import (
     DEFAULT_ONSET_THRESHOLD,
     MIDI_OFFSET,
     N_PITCH_BINS,
-    ONNX_INPUT_NAME,
-    ONNX_OUTPUT_NAMES,
     WINDOW_FRAMES,
     WINDOW_SAMPLES,
 )
 from .midi import notes_to_midi
 from .notes import NoteEvent, frames_to_seconds, posteriorgrams_to_notes
-from .transcribe import RunModel, onnx_runner, transcribe, validate_audio
+from .transcribe import RunModel, transcribe
 from .windowing import count_windows, iter_window_batches, n_output_frames, unwrap
 
 __all__ = [
@@ -31,8 +29,6 @@ __all__ = [
     "DEFAULT_ONSET_THRESHOLD",
     "MIDI_OFFSET",
     "N_PITCH_BINS",
-    "ONNX_INPUT_NAME",
-    "ONNX_OUTPUT_NAMES",
     "WINDOW_FRAMES",
     "WINDOW_SAMPLES",
     "NoteEvent",
@@ -42,9 +38,7 @@ __all__ = [
     "iter_window_batches",
     "n_output_frames",
     "notes_to_midi",
-    "onnx_runner",
     "posteriorgrams_to_notes",
     "transcribe",
     "unwrap",
-    "validate_audio",
 ]

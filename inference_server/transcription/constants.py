@@ -47,13 +47,3 @@ DEFAULT_MIN_NOTE_MS = 127.7  # ms; notes must be longer than this (11 frames)
 ENERGY_TOLERANCE_FRAMES = 11
 # Frame-difference lags used to infer onsets the onset head missed (a re-attacked note).
 INFERRED_ONSET_LAGS = 2
-
-# --- ONNX tensor names (the SavedModel export's generic names) --------------------------------
-ONNX_INPUT_NAME = "serving_default_input_2:0"  # [N, WINDOW_SAMPLES, 1] float32
-# Semantic output key -> ONNX tensor name. Verified on the model: ":2" is sparse (attacks only),
-# ":1" sustains for the whole note.
-ONNX_OUTPUT_NAMES = {
-    "note": "StatefulPartitionedCall:1",  # [N, WINDOW_FRAMES, N_PITCH_BINS]
-    "onset": "StatefulPartitionedCall:2",  # [N, WINDOW_FRAMES, N_PITCH_BINS]
-    "contour": "StatefulPartitionedCall:0",  # [N, WINDOW_FRAMES, N_CONTOUR_BINS]
-}

@@ -7,7 +7,6 @@ caller owns the session (providers, threads) and the ONNX tensor names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import numpy as np
 
@@ -16,8 +15,6 @@ from .constants import (
     DEFAULT_MIN_NOTE_MS,
     DEFAULT_ONSET_THRESHOLD,
     N_PITCH_BINS,
-    ONNX_INPUT_NAME,
-    ONNX_OUTPUT_NAMES,
     WINDOW_FRAMES,
 )
 from .notes import NoteEvent, posteriorgrams_to_notes
@@ -29,7 +26,7 @@ RunModel = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 _NOTE_KEYS = ("note", "onset")
 
 
-def validate_audio(audio: np.ndarray) -> np.ndarray:
+def _checked_audio(audio: np.ndarray) -> np.ndarray:
     """Check that ``audio`` is usable model input and return it as contiguous float32.
 
     Args:
@@ -93,10 +90,10 @@ def transcribe(
         Notes sorted by start time, then pitch.
 
     Raises:
-        ValueError: For invalid audio (see ``validate_audio``), ``batch_size`` < 1, invalid
+        ValueError: For invalid audio , ``batch_size`` < 1, invalid
             thresholds, or model outputs with missing keys or wrong shapes.
     """
-    audio = validate_audio(audio)
+    audio = _checked_audio(audio)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n_samples = audio.shape[0]
@@ -121,22 +118,3 @@ def transcribe(
         frame_threshold=frame_threshold,
         min_note_ms=min_note_ms,
     )
-
-
-def onnx_runner(session: Any) -> RunModel:
-    """Adapt an ``onnxruntime.InferenceSession`` of ``nmp.onnx`` to ``transcribe``'s interface.
-
-    Args:
-        session: An inference session (anything with onnxruntime's ``run(names, feeds)``).
-
-    Returns:
-        A ``run_model`` callable that maps the ONNX tensor names to "note"/"onset"/"contour".
-    """
-    keys = list(ONNX_OUTPUT_NAMES)
-    names = [ONNX_OUTPUT_NAMES[key] for key in keys]
-
-    def run_model(batch: np.ndarray) -> dict[str, np.ndarray]:
-        outputs = session.run(names, {ONNX_INPUT_NAME: batch})
-        return dict(zip(keys, outputs, strict=True))
-
-    return run_model
