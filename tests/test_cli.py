@@ -61,11 +61,12 @@ def daemon_pids(endpoint: str) -> list[int]:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs: ``os.kill(pid, 0)`` raising means gone; a zombie has exited too."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:  # a zombie answers kill(0) but has exited
+    try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
@@ -141,7 +142,7 @@ def midi_notes(path: Path) -> list[tuple[float, float, int]]:
 
 
 def assert_not_running(cli: Cli) -> None:
-    done = cli.run("status")
+    done = cli.run("status", "--timeout", "0.5")
     assert done.returncode == 3, done
     assert "not running" in done.stdout
     assert daemon_pids(cli.endpoint) == []
@@ -164,13 +165,13 @@ def test_status_without_a_daemon_reports_and_starts_nothing(cli: Cli) -> None:
     assert done.stdout.strip().splitlines() == [f"the promptdaw daemon is not running at {cli.endpoint}"]
     assert done.stderr == ""
 
-    done = cli.run("status", "--json")
+    done = cli.run("status", "--json", "--timeout", "0.5")
     assert done.returncode == 3, done
     assert json.loads(done.stdout) == {"running": False, "endpoint": cli.endpoint}
 
     stopped = cli.run("stop")
     assert stopped.returncode == 3 and "not running" in stopped.stdout, stopped
-    listed = cli.run("models", "--json", "--timeout", "2")
+    listed = cli.run("models", "--json", "--timeout", "0.5")
     assert listed.returncode == 3 and json.loads(listed.stdout)["running"] is False, listed
 
     time.sleep(0.3)  # a daemon spawned in the background would show up by now
@@ -188,10 +189,10 @@ def test_status_without_a_daemon_reports_and_starts_nothing(cli: Cli) -> None:
 def test_models_without_a_daemon_answers_quickly(cli: Cli) -> None:
     start = time.monotonic()
     try:
-        done = cli.run("models", timeout=6)
+        done = cli.run("models", timeout=5)
     except subprocess.TimeoutExpired:
-        pytest.fail("`promptdaw models` took over 6 s to find no daemon")
-    assert done.returncode == 3 and time.monotonic() - start < 6
+        pytest.fail("`promptdaw models` took over 5 s to find no daemon")
+    assert done.returncode == 3 and time.monotonic() - start < 5
 
 
 # ---------------------------------------------------------------------- bad input
@@ -310,9 +311,9 @@ def test_transcribe_autostarts_then_status_models_and_stop(cli: Cli, tmp_path: P
     done = cli.run("stop")
     assert done.returncode == 0, done
     assert done.stdout.strip() == f"stopped the promptdaw daemon (pid {pid})"
+    # The daemon runs in its own session, re-parented to init, which may take a moment to reap
+    # it: a zombie counts as exited.
     assert wait_gone(pid, 10), f"daemon pid {pid} still alive 10 s after stop"
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
     assert_not_running(cli)
 
 
