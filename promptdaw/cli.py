@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from promptdaw import __version__
 from promptdaw.inference_server.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
-from promptdaw.inference_server.errors import DaemonUnavailable, PromptdawError
+from promptdaw.inference_server.errors import PromptdawError
 from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES
 
 from .audio_files import read_audio
@@ -122,10 +123,18 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2) if args.json else text)
 
 
+def _keys(args: argparse.Namespace) -> dict[str, Path | None]:
+    """CurveZMQ key files from the flags or the environment."""
+    env = {"server_key": "PROMPTDAW_SERVER_KEY", "client_key": "PROMPTDAW_CLIENT_KEY"}
+    return {name: getattr(args, name) or (Path(v) if (v := os.environ.get(var)) else None) for name, var in env.items()}
+
+
 def _client(args: argparse.Namespace) -> Client:
-    return Client(
-        args.endpoint, timeout_s=args.timeout, server_key=args.server_key, client_key=args.client_key
-    )
+    return Client(args.endpoint, timeout_s=args.timeout, **_keys(args))
+
+
+def _running(args: argparse.Namespace) -> bool:
+    return is_running(resolve_endpoint(args.endpoint), **_keys(args))
 
 
 def _progress_bar(args: argparse.Namespace, description: str) -> tuple[ProgressCallback, Callable[[], None]]:
@@ -168,7 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    if not is_running(resolve_endpoint(args.endpoint)):
+    if not _running(args):
         return _not_running(args)
     with _client(args) as client:
         reply = client.shutdown()
@@ -177,11 +186,10 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    if not _running(args):
+        return _not_running(args)
     with _client(args) as client:
-        try:
-            status = client.request("status", timeout_s=min(args.timeout, 2.0)).body
-        except DaemonUnavailable:
-            return _not_running(args)
+        status = client.status()
     memory_mb = status["memory"]["rss_bytes"] / 2**20
     lines = [
         f"promptdaw {status['version']} (protocol {status['protocol']}) pid {status['pid']} on {status['endpoint']}",
@@ -198,11 +206,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
+    if not _running(args):
+        return _not_running(args)
     with _client(args) as client:
-        try:
-            models = client.models()
-        except DaemonUnavailable:
-            return _not_running(args)
+        models = client.models()
     lines = [
         f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}" for m in models
     ]
@@ -212,6 +219,8 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _load_or_unload(args: argparse.Namespace) -> int:
+    if not _running(args):
+        return _not_running(args)
     with _client(args) as client:
         reply = client.load(args.model) if args.command == "load" else client.unload(args.model)
     _emit(args, reply, f"{args.command}ed {args.model}")
@@ -221,7 +230,7 @@ def _load_or_unload(args: argparse.Namespace) -> int:
 def _transcribe(args: argparse.Namespace) -> int:
     samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
     endpoint = resolve_endpoint(args.endpoint)
-    if ensure_daemon(endpoint) and not args.json:
+    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
         print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
     params = {k: v for k in ("onset_threshold", "frame_threshold", "min_note_ms", "tempo_bpm", "model")
               if (v := getattr(args, k)) is not None}  # fmt: skip
@@ -249,7 +258,7 @@ def _fetch_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys(args: argparse.Namespace) -> int:
+def _make_keys(args: argparse.Namespace) -> int:
     from promptdaw.inference_server.security import generate_keys
 
     paths = {k: str(v) for k, v in generate_keys(args.dir).items()}
@@ -267,7 +276,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unload": _load_or_unload,
     "transcribe": _transcribe,
     "fetch-models": _fetch_models,
-    "keys": _keys,
+    "keys": _make_keys,
 }
 
 

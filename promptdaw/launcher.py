@@ -10,6 +10,7 @@ from pathlib import Path
 
 from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.inference_server.security import is_loopback
 
 from .paths import state_dir
 
@@ -23,9 +24,11 @@ def daemon_log_path() -> Path:
     return state_dir() / "daemon.log"
 
 
-def is_running(endpoint: str, timeout_s: float = 0.5) -> bool:
-    """Whether a daemon answers ``ping`` at ``endpoint``."""
-    with Client(endpoint, timeout_s=timeout_s) as client:
+def is_running(
+    endpoint: str, timeout_s: float = 0.5, *, server_key: Path | None = None, client_key: Path | None = None
+) -> bool:
+    """Whether a daemon answers ``ping`` at ``endpoint`` (with CurveZMQ keys when given)."""
+    with Client(endpoint, timeout_s=timeout_s, server_key=server_key, client_key=client_key) as client:
         try:
             client.ping()
             return True
@@ -62,10 +65,16 @@ def wait_until_serving(
     raise DaemonUnavailable(f"the daemon did not answer within {timeout_s:g} s (log: {log_path})")
 
 
-def ensure_daemon(endpoint: str) -> bool:
-    """Make sure a daemon serves ``endpoint``; returns True when this call started it."""
-    if is_running(endpoint):
+def ensure_daemon(endpoint: str, *, server_key: Path | None = None, client_key: Path | None = None) -> bool:
+    """Make sure a daemon serves ``endpoint``; returns True when this call started it.
+
+    Only a local, unauthenticated daemon is started automatically: one behind CurveZMQ keys
+    or on another address is somebody's deliberate set-up, so its absence is an error.
+    """
+    if is_running(endpoint, server_key=server_key, client_key=client_key):
         return False
+    if server_key or client_key or not is_loopback(endpoint):
+        raise DaemonUnavailable(f"no promptdaw daemon answers at {endpoint} (it is not started automatically)")
     log_path = daemon_log_path()
     wait_until_serving(endpoint, spawn_daemon(endpoint, log_path), log_path)
     return True

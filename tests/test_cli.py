@@ -181,11 +181,6 @@ def test_status_without_a_daemon_reports_and_starts_nothing(cli: Cli) -> None:
         c.ping()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: `models` with no daemon waits the full 30 s client timeout before saying "
-    "'not running' (cli.py _models; `status` caps its wait at 2 s)",
-)
 def test_models_without_a_daemon_answers_quickly(cli: Cli) -> None:
     start = time.monotonic()
     try:
@@ -232,14 +227,7 @@ def _truncated_in_data(tmp_path: Path) -> Path:
         _garbage,
         _missing,
         _truncated_in_header,
-        pytest.param(
-            _truncated_in_data,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="product bug: pedalboard zero-fills the missing samples of a WAV cut after its "
-                "header, and read_audio (promptdaw/audio_files.py) accepts it as complete audio",
-            ),
-        ),
+        _truncated_in_data,
     ],
     ids=["garbage", "missing", "truncated-header", "truncated-data"],
 )

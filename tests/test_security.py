@@ -240,11 +240,6 @@ def test_cli_talks_curve_with_key_flags_and_env(curve_daemon: CurveDaemon) -> No
     assert done.returncode == 3 and "not running" in done.stdout, done  # no keys: no answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: `promptdaw stop` checks launcher.is_running() first, which pings without the "
-    "Curve keys, so it reports 'not running' for a Curve daemon and never sends shutdown",
-)
 def test_cli_stop_reaches_a_curve_daemon(models_dir: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     generate_keys(keys)
