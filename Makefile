@@ -18,11 +18,11 @@ $(BIN)/python: | system-deps
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,train]'
 ifeq ($(GPU),1)
 	# both wheels provide the `onnxruntime` module: remove the CPU one first
 	$(BIN)/pip uninstall --yes onnxruntime
-	$(BIN)/pip install --quiet -e '.[dev,gpu]'
+	$(BIN)/pip install --quiet -e '.[dev,train,gpu]'
 endif
 	@touch $(STAMP)
 
