@@ -175,6 +175,20 @@ class Client:
         reply = self.request("transcribe", params, (Audio(samples, sample_rate),), on_progress=on_progress)
         return reply.body, _only_midi(reply)
 
+    def midi_job(
+        self,
+        type: str,
+        params: dict[str, Any],
+        midi: bytes | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> tuple[dict[str, Any], bytes]:
+        """``generate-midi`` (no input) or ``vary-midi``/``continue-midi``/``regenerate-midi``
+        (with the clip's bytes): returns ``(result with the resolved spec, SMF bytes)``."""
+        payloads = (Midi(midi),) if midi is not None else ()
+        reply = self.request(type, params, payloads, on_progress=on_progress)
+        return reply.body, _only_midi(reply)
+
 
 def _only_midi(reply: Reply) -> bytes:
     midi = [p for p in reply.payloads if isinstance(p, Midi)]

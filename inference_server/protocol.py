@@ -59,8 +59,13 @@ MAX_SAMPLE_RATE = 768_000
 
 #: Request types of protocol version 1 (see docs/protocol.md for parameters and results).
 REQUEST_TYPES = frozenset(
-    {"ping", "status", "models", "load", "unload", "cancel", "result", "shutdown", "transcribe"}
-)
+    {
+        "ping", "status", "models", "load", "unload", "cancel", "result", "shutdown",
+        "transcribe",
+        "generate-midi", "vary-midi", "continue-midi", "regenerate-midi",
+        "separate",
+    }
+)  # fmt: skip
 
 Event = Literal["result", "progress", "error"]
 Frame = bytes | memoryview

@@ -39,6 +39,7 @@ _KNOWN_KEYS = {
     "fetch",
     "metrics",
     "card",
+    "runtime",
 }
 
 
@@ -97,7 +98,7 @@ class Manifest:
                 sample_rate=data.get("sample_rate"),
                 provenance=dict(data.get("provenance", {})),
                 fetch=data.get("fetch"),
-                extra={k: data[k] for k in ("channels", "window", "metrics", "card") if k in data},
+                extra={k: data[k] for k in ("channels", "window", "metrics", "card", "runtime") if k in data},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelUnavailable(f"{where}: invalid manifest ({type(exc).__name__}: {exc})") from None
@@ -117,6 +118,13 @@ class Manifest:
     @property
     def model_path(self) -> Path:
         return self.directory / self.model_file.path
+
+    def path_of(self, role: str) -> Path:
+        """The file with ``role`` (e.g. "tokenizer", "config"); raises ModelUnavailable if none."""
+        for entry in self.files:
+            if entry.role == role:
+                return self.directory / entry.path
+        raise ModelUnavailable(f"model {self.name!r} has no file with role {role!r}")
 
 
 def _tensor(value: dict[str, Any]) -> TensorSpec:

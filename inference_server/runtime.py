@@ -8,8 +8,9 @@ onnxruntime. Tasks ask for tensors by the semantic keys of the model's manifest 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .registry import Manifest
 
 __all__ = ["OnnxModel", "available_providers", "select_providers"]
+
+T = TypeVar("T")
 
 #: Preference order. TensorRT builds an engine on first use (minutes), so it is opt-in
 #: through PROMPTDAW_PROVIDERS rather than picked automatically.
@@ -55,6 +58,8 @@ class OnnxModel:
         self.session = session
         self._input_names = {key: spec.name for key, spec in manifest.inputs.items()}
         self._output_names = {key: spec.name for key, spec in manifest.outputs.items()}
+        self._attachments: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, manifest: Manifest, *, providers: Sequence[str], intra_op_threads: int = 0) -> OnnxModel:
@@ -88,6 +93,16 @@ class OnnxModel:
             raise ModelUnavailable(
                 f"model {self.manifest.name!r} lacks tensors named in its manifest: {', '.join(missing)}"
             )
+
+    def attachment(self, key: str, build: Callable[[OnnxModel], T]) -> T:
+        """An object derived from this loaded model (a tokenizer, a sampler), built once.
+
+        It lives exactly as long as the session: unloading the model drops it too.
+        """
+        with self._lock:
+            if key not in self._attachments:
+                self._attachments[key] = build(self)
+            return self._attachments[key]
 
     @property
     def providers(self) -> list[str]:

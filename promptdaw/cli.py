@@ -20,8 +20,11 @@ from tqdm import tqdm
 
 from promptdaw import __version__
 from promptdaw.inference_server.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
-from promptdaw.inference_server.errors import PromptdawError
-from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES
+from promptdaw.inference_server.errors import InvalidParams, PromptdawError
+from promptdaw.inference_server.music.theory import pitch_class_name
+from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES, Audio
+from promptdaw.inference_server.separation.blocks import DEFAULT_BLOCK_S
+from promptdaw.inference_server.separation.stem_files import separate_to_files, stack_stems
 
 from .audio_files import read_audio
 from .files import atomic_write_bytes
@@ -104,6 +107,33 @@ def get_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--min-note-ms", type=float, help="shortest note kept (default 127.7)")
     transcribe.add_argument("--tempo", type=float, dest="tempo_bpm", help="tempo written to the MIDI file")
     transcribe.add_argument("--model", help="audio-to-MIDI model name (default: the installed one)")
+
+    stems = commands.add_parser(
+        "stems", parents=[client], help="split an audio file into drums, bass, vocals and other"
+    )
+    stems.add_argument("input", type=Path, help="WAV, FLAC, MP3, AIFF or OGG file")
+    stems.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                       help="folder for drums.wav, bass.wav, vocals.wav, other.wav (stereo float WAV)")  # fmt: skip
+    stems.add_argument("--model", help="stem-separation model name (default: the installed one)")
+    stems.add_argument("--block-s", type=float, default=DEFAULT_BLOCK_S,
+                       help="seconds of audio per daemon request; bounds its memory (default %(default)g)")  # fmt: skip
+
+    midi = commands.add_parser("midi", parents=[client], help="text to a multi-track MIDI clip")
+    midi.add_argument("prompt", help='e.g. "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats"')
+    midi.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
+    midi.add_argument("--bars", type=int, help="overrides the prompt")
+    midi.add_argument("--bpm", type=float, help="overrides the prompt")
+    midi.add_argument("--key", help='overrides the prompt, e.g. "F minor", "C#m", "Eb"')
+    midi.add_argument("--meter", help='overrides the prompt, e.g. "6/8"')
+    midi.add_argument("--seed", type=int, default=0, help="same prompt + seed + model = same file (default 0)")
+    edit = midi.add_mutually_exclusive_group()
+    edit.add_argument("--vary", type=Path, metavar="IN.mid", help="a variation of IN.mid (see --keep)")
+    edit.add_argument("--extend", type=Path, metavar="IN.mid", help="continue IN.mid by --add-bars bars")
+    edit.add_argument("--regenerate", type=Path, metavar="IN.mid", help="new notes for --part in --bar-range")
+    midi.add_argument("--keep", type=float, default=0.5, help="with --vary: share of IN.mid kept, 0..1")
+    midi.add_argument("--add-bars", type=int, default=4, help="with --extend: bars to add")
+    midi.add_argument("--part", help="with --regenerate: drums, bass, chords, melody, arp, pad or all")
+    midi.add_argument("--bar-range", help="with --regenerate: bars FROM-TO, 1-based inclusive (default all)")
 
     fetch = commands.add_parser("fetch-models", help="download model files listed in manifests (set-up step)")
     fetch.add_argument("--models-dir", type=Path)
@@ -248,6 +278,94 @@ def _transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stems(args: argparse.Namespace) -> int:
+    samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
+    if not 1.0 <= args.block_s <= 3600.0:
+        raise InvalidParams(f"--block-s must be in [1, 3600], got {args.block_s:g}")
+    endpoint = resolve_endpoint(args.endpoint)
+    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
+        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
+    params = {"model": args.model} if args.model else {}
+    on_progress, close_bar = _progress_bar(args, "separating")
+    start = time.perf_counter()
+    try:
+        with _client(args) as client:
+
+            def separate_block(block: Any, progress: ProgressCallback) -> tuple[dict[str, Any], Any]:
+                reply = client.request("separate", params, (Audio(block, sample_rate),), on_progress=progress)
+                return reply.body, stack_stems(reply.payloads)
+
+            result = separate_to_files(separate_block, samples, sample_rate, args.output, block_s=args.block_s,
+                                       on_progress=on_progress)  # fmt: skip
+    finally:
+        close_bar()
+    result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
+    residual = "silent input" if result["residual_db"] is None else f"{-result['residual_db']:.1f} dB below the mix"
+    _emit(args, result, f"wrote {', '.join(result['files'].values())}: {result['duration_s']:.1f} s at "
+          f"{sample_rate} Hz ({result.get('model', '?')}, {result['elapsed_s']:.2f} s); residual "
+          f"(mix minus stems) {result['residual_dbfs']:.1f} dBFS, {residual}")  # fmt: skip
+    return 0
+
+
+def _midi_request(args: argparse.Namespace) -> tuple[str, dict[str, Any], bytes | None]:
+    """The request type, params and input clip of a ``promptdaw midi`` call."""
+    params: dict[str, Any] = {"prompt": args.prompt, "seed": args.seed}
+    params |= {k: v for k in ("bars", "bpm", "key", "meter") if (v := getattr(args, k)) is not None}
+    source = args.vary or args.extend or args.regenerate
+    if source is None:
+        return "generate-midi", params, None
+    data = source.read_bytes()
+    if args.vary:
+        return "vary-midi", params | {"keep": args.keep}, data
+    if args.extend:
+        return "continue-midi", params | {"add_bars": args.add_bars}, data
+    if args.bar_range:
+        first, _, last = args.bar_range.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()):
+            raise InvalidParams(f"--bar-range must look like 3-6 (1-based, inclusive), got {args.bar_range!r}")
+        params |= {"from_bar": int(first) - 1, "to_bar": int(last or first)}
+    return "regenerate-midi", params | {"part": args.part or "all"}, data
+
+
+def describe_spec(spec: dict[str, Any]) -> str:
+    """How the prompt was read, on a few lines; explicit values are marked with *."""
+    explicit = set(spec.get("explicit", []))
+
+    def mark(field: str, text: str) -> str:
+        return f"{text}*" if field in explicit else text
+
+    key = f"{pitch_class_name(spec['key_tonic'])} {spec['key_mode']}"
+    lines = [", ".join([mark("key", key), mark("bpm", f"{spec['bpm']:g} bpm"), mark("meter", spec["meter"]),
+                        mark("bars", f"{spec['bars']} bars"), mark("genre", spec["genre"])])]  # fmt: skip
+    if spec.get("mood"):
+        lines[0] += f", {mark('mood', spec['mood'])}"
+    parts = [f"{p['role']} ({p['name']}, program {p['program']})" for p in spec["parts"]]
+    lines.append("parts: " + ", ".join(parts))
+    if spec.get("chords"):
+        lines.append("chords: " + " ".join(c["symbol"] for c in spec["chords"]))
+    if spec.get("swing"):
+        lines.append(f"swing {spec['swing']:.2f}")
+    return "\n".join(lines)
+
+
+def _midi(args: argparse.Namespace) -> int:
+    request_type, params, clip = _midi_request(args)
+    endpoint = resolve_endpoint(args.endpoint)
+    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
+        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
+    on_progress, close_bar = _progress_bar(args, "generating")
+    start = time.perf_counter()
+    try:
+        with _client(args) as client:
+            result, midi = client.midi_job(request_type, params, clip, on_progress=on_progress)
+    finally:
+        close_bar()
+    atomic_write_bytes(args.output, midi)
+    result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
+    _emit(args, result, f"wrote {args.output} ({result['elapsed_s']:.2f} s)\n{describe_spec(result['spec'])}")
+    return 0
+
+
 def _fetch_models(args: argparse.Namespace) -> int:
     from promptdaw.models.fetch import fetch_all
 
@@ -275,6 +393,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "load": _load_or_unload,
     "unload": _load_or_unload,
     "transcribe": _transcribe,
+    "stems": _stems,
+    "midi": _midi,
     "fetch-models": _fetch_models,
     "keys": _make_keys,
 }

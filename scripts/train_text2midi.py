@@ -23,8 +23,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from promptdaw.files import atomic_write_bytes
-from promptdaw.models.text2midi.corpus import Piece, load_corpus, save_corpus
-from promptdaw.models.text2midi.dataset import Sequences, build_sequences, learn_stats
+from promptdaw.models.text2midi.corpus import Piece, load_corpus
+from promptdaw.models.text2midi.dataset import Sequences, build_sequences, learn_stats, training_corpus
 from promptdaw.models.text2midi.export import export_model
 from promptdaw.models.text2midi.features import N_PITCHES, static_size
 from promptdaw.models.text2midi.model import RollGRU
@@ -33,15 +33,6 @@ from promptdaw.paths import cache_dir
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2midi"
 VERSION = "1.0"
-
-
-def build_corpus(args: argparse.Namespace) -> list[Piece]:
-    from promptdaw.models.text2midi.idioms import build_idiom_corpus
-    from promptdaw.models.text2midi.music21_corpus import build_music21_corpus
-
-    pieces = build_idiom_corpus(seed=args.seed, n_pieces=args.idioms)
-    pieces += build_music21_corpus(limit=args.music21_limit)
-    return pieces
 
 
 def split(pieces: list[Piece], val_fraction: float) -> tuple[list[Piece], list[Piece]]:
@@ -133,12 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     started = time.time()
 
-    corpus_path = args.corpus or cache_dir() / f"text2midi-corpus-{args.seed}-{args.idioms}-{args.music21_limit}.npz"
-    if corpus_path.exists():
-        pieces = load_corpus(corpus_path)
-    else:
-        pieces = build_corpus(args)
-        save_corpus(pieces, corpus_path)
+    pieces = load_corpus(args.corpus) if args.corpus else training_corpus(args.seed, args.idioms, args.music21_limit)
     from promptdaw.inference_server.music.lexicon import GENRES
 
     train_pieces, val_pieces = split(pieces, 0.05)
@@ -190,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         "pieces": {"train": len(train_pieces), "val": len(val_pieces)},
         "train_bars": int(sum(p.bars for p in train_pieces)),
     }
-    config = {"stats": stats.to_json(), "seed": args.seed, "args": {k: str(v) for k, v in vars(args).items()}}
+    corpus = {"seed": args.seed, "idioms": args.idioms, "music21_limit": args.music21_limit}
+    config = {"stats": stats.to_json(), "corpus": corpus, "args": {k: str(v) for k, v in vars(args).items()}}
     export_model(net, args.out, config, version=VERSION, metrics=metrics)
     atomic_write_bytes(args.out / "training_history.json", json.dumps(history, indent=1).encode())
     summary = {"out": str(args.out), **metrics}

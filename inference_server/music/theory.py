@@ -8,12 +8,14 @@ case convention ("I V vi IV", "i bVI bIII bVII", "ii7 V7 Imaj7").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "MODES",
     "Chord",
     "chord_symbol",
+    "estimate_key",
     "parse_chord",
     "parse_note",
     "parse_pitch_class",
@@ -41,7 +43,7 @@ MODES: dict[str, tuple[int, ...]] = {
 
 
 def parse_pitch_class(name: str) -> int:
-    """"C" -> 0, "F#" -> 6, "Bb" -> 10, "E♭" -> 3. Raises ValueError for anything else."""
+    """Pitch class of a name: "C" -> 0, "F#" -> 6, "Bb" -> 10, "E♭" -> 3. Raises ValueError otherwise."""
     match = re.fullmatch(r"([A-Ga-g])([#♯b♭]?)", name.strip())
     if not match:
         raise ValueError(f"not a pitch name: {name!r}")
@@ -49,7 +51,7 @@ def parse_pitch_class(name: str) -> int:
 
 
 def parse_note(name: str) -> int:
-    """"C4" -> 60 (C4 = middle C = MIDI 60), "F#1" -> 30, "Bb3" -> 58."""
+    """MIDI number of a note name: "C4" -> 60 (middle C), "F#1" -> 30, "Bb3" -> 58."""
     match = re.fullmatch(r"([A-Ga-g][#♯b♭]?)(-?\d)", name.strip())
     if not match:
         raise ValueError(f"not a note name (e.g. C4, F#1, Bb3): {name!r}")
@@ -163,7 +165,7 @@ _FLAT_TONICS_MAJOR = {5, 10, 3, 8, 1, 6}
 
 
 def roman_to_symbol(numeral: str, tonic: int, mode: str) -> str:
-    """"vi" in G major -> "Em"; "bVII" in C minor -> "Bb"; "V7" in A minor -> "E7".
+    """Chord symbol of a roman numeral: "vi" in G major -> "Em", "bVII" in C minor -> "Bb", "V7" in A minor -> "E7".
 
     Upper case is major, lower case minor; the degree is measured on the major scale
     (so "bVI" and "bVII" are explicit) except that in minor modes unaltered degrees follow
@@ -201,3 +203,27 @@ def twelve_bar_blues(tonic: int, mode: str = "major") -> list[str]:
     flats = tonic in _FLAT_TONICS_MAJOR
     one, four, five = (chord_symbol(root[n], q, flats=flats) for n, q in ((i, seventh), (iv, seventh), (v, "7")))
     return [one, one, one, one, four, four, one, one, five, four, one, five]
+
+
+# Krumhansl-Kessler key profiles (probe-tone ratings), tonic first.
+_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def estimate_key(weights: Sequence[float]) -> tuple[int, str]:
+    """(tonic, "major" | "minor") best correlated with 12 pitch-class weights (e.g. durations)."""
+    best, best_score = (0, "major"), -2.0
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
+            score = _correlation(weights, rotated)
+            if score > best_score:
+                best, best_score = (tonic, mode), score
+    return best
+
+
+def _correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    cov = sum((x - mean_a) * (y - mean_b) for x, y in zip(a, b, strict=True))
+    norm = (sum((x - mean_a) ** 2 for x in a) * sum((y - mean_b) ** 2 for y in b)) ** 0.5
+    return cov / norm if norm else 0.0

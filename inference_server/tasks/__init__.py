@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..jobs import JobContext, TaskResult
+from .generate_midi import continue_midi, generate_midi, regenerate_midi, vary_midi
 from .load import load
+from .separate import separate
 from .transcribe import transcribe
 
 __all__ = ["DEFAULT_TIMEOUTS_S", "TASKS"]
@@ -17,10 +19,20 @@ __all__ = ["DEFAULT_TIMEOUTS_S", "TASKS"]
 TASKS: dict[str, Callable[[JobContext], TaskResult]] = {
     "load": load,
     "transcribe": transcribe,
+    "generate-midi": generate_midi,
+    "vary-midi": vary_midi,
+    "continue-midi": continue_midi,
+    "regenerate-midi": regenerate_midi,
+    "separate": separate,
 }
 
 #: Default per-request timeout; a request may lower or raise it with ``timeout_s``.
 DEFAULT_TIMEOUTS_S: dict[str, float] = {
     "load": 120.0,
     "transcribe": 600.0,
+    "generate-midi": 60.0,
+    "vary-midi": 60.0,
+    "continue-midi": 60.0,
+    "regenerate-midi": 60.0,
+    "separate": 600.0,
 }

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from .corpus import Piece, Track
+from promptdaw.paths import cache_dir
+
+from .corpus import Piece, Track, load_corpus, save_corpus
 from .features import (
     N_PITCHES,
     ROLES,
@@ -24,7 +27,29 @@ from .features import (
     tonic_shift,
 )
 
-__all__ = ["Sequences", "TrainingStats", "build_sequences", "chord_label", "learn_stats", "track_rolls"]
+__all__ = [
+    "Sequences",
+    "TrainingStats",
+    "build_sequences",
+    "chord_label",
+    "learn_stats",
+    "track_rolls",
+    "training_corpus",
+]
+
+
+def training_corpus(seed: int, idioms: int, music21_limit: int | None) -> list[Piece]:
+    """The training corpus: ``idioms`` idiom-library pieces plus the music21 works, built
+    deterministically from the seed and cached (the eval script rebuilds the same one)."""
+    path = cache_dir() / f"text2midi-corpus-{seed}-{idioms}-{music21_limit}.npz"
+    if path.exists():
+        return load_corpus(path)
+    from .idioms import build_idiom_corpus
+    from .music21_corpus import build_music21_corpus
+
+    pieces = build_idiom_corpus(seed=seed, n_pieces=idioms) + build_music21_corpus(limit=music21_limit)
+    save_corpus(pieces, path)
+    return pieces
 
 
 @dataclass
@@ -51,6 +76,18 @@ class Sequences:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+
+@cache
+def canonical_genre(label: str) -> str:
+    """The lexicon genre a corpus label names ("boom-bap" -> "hiphop"), else the label itself.
+
+    The prompt parser is the one place that knows genre words, so it decides here too.
+    """
+    from promptdaw.inference_server.music.prompt import parse_prompt
+
+    spec = parse_prompt(label.replace("-", " "))
+    return spec.genre if "genre" in spec.explicit else label
 
 
 def onset_fraction(track: Track, total_steps: int) -> float:
@@ -106,7 +143,7 @@ def mode_group(mode: str) -> str:
 
 
 def learn_stats(pieces: Sequence[Piece], extra_genres: Sequence[str] = ()) -> TrainingStats:
-    genres = sorted({p.genre for p in pieces} | set(extra_genres))
+    genres = sorted({canonical_genre(p.genre) for p in pieces} | set(extra_genres))
     fractions: dict[str, list[float]] = defaultdict(list)
     harmony: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for piece in pieces:
@@ -143,7 +180,7 @@ def piece_context(piece: Piece, track: Track, stats: TrainingStats) -> Context:
         meter=piece.meter,
         bars=piece.bars,
         mode=piece.key_mode,
-        genre_index=stats.genres.index(piece.genre) if piece.genre in stats.genres else None,
+        genre_index=stats.genres.index(genre) if (genre := canonical_genre(piece.genre)) in stats.genres else None,
         n_genres=len(stats.genres),
         density=relative_density(onset_fraction(track, total), stats.density[track.role]),
         bpm=piece.bpm,

@@ -1,0 +1,182 @@
+"""Text-to-MIDI requests: ``generate-midi``, ``vary-midi``, ``continue-midi``, ``regenerate-midi``.
+
+Each reads the prompt into a MusicSpec (or takes the ``spec`` a previous result returned),
+runs the ``text2midi`` model through :class:`~..generation.midi_generator.MidiGenerator`, and
+replies with the resolved spec and one Standard MIDI File.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import mido
+
+from ..errors import InvalidParams
+from ..generation.clip import Clip, clip_from_midi, clip_to_midi
+from ..generation.midi_generator import MidiGenerator
+from ..jobs import JobContext, TaskResult
+from ..music.embedding import Embedder
+from ..music.prompt import parse_prompt
+from ..music.spec import PART_ROLES, MusicSpec, PartSpec
+from ..music.theory import estimate_key, pitch_class_name
+from ..params import number_param, string_param
+from ..protocol import Midi, Request
+from ..registry import ModelRegistry
+from ..runtime import OnnxModel
+
+__all__ = ["continue_midi", "generate_midi", "midi_generator", "regenerate_midi", "resolve_spec", "vary_midi"]
+
+KIND = "text-to-midi"
+EMBEDDING_KIND = "text-embedding"
+SEED_MAX = 2**31 - 1
+
+
+def _build_generator(model: OnnxModel) -> MidiGenerator:
+    return MidiGenerator(model, json.loads(model.manifest.path_of("config").read_text()))
+
+
+def midi_generator(registry: ModelRegistry, name: str | None = None) -> MidiGenerator:
+    model = registry.get(name or registry.default_for(KIND))
+    return model.attachment("generator", _build_generator)
+
+
+def embedder(registry: ModelRegistry) -> Embedder:
+    return registry.get(registry.default_for(EMBEDDING_KIND)).attachment("embedder", Embedder)
+
+
+def _overrides(request: Request) -> dict:
+    """Explicit values from request params (CLI flags) that win over the prompt."""
+    out = {}
+    for name in ("bars", "bpm", "key", "meter", "seed"):
+        if request.params.get(name) is not None:
+            out[name] = request.params[name]
+    return out
+
+
+def resolve_spec(ctx: JobContext, request: Request, defaults: dict | None = None) -> MusicSpec:
+    """The request's spec: ``params.spec`` from an earlier result, else ``params.prompt`` parsed."""
+    if isinstance(request.params.get("spec"), dict):
+        try:
+            spec = MusicSpec.from_dict(request.params["spec"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidParams(f"spec is not a spec returned by promptdaw: {exc}") from None
+        seed = request.params.get("seed")
+        return spec if seed is None else replace(spec, seed=_seed(request))
+    prompt = string_param(request, "prompt")
+    if prompt is None:
+        raise InvalidParams(f"{request.type} needs params.prompt (or params.spec from an earlier result)")
+    overrides = {**(defaults or {}), **_overrides(request)}
+    return parse_prompt(prompt, overrides=overrides, embedder=embedder(ctx.registry), seed=_seed(request))
+
+
+def _seed(request: Request) -> int:
+    return int(number_param(request, "seed", 0, lo=0, hi=SEED_MAX, integer=True))
+
+
+def _reply(clip: Clip, generator: MidiGenerator) -> TaskResult:
+    spec = clip.spec
+    result = {
+        "spec": spec.to_dict(),
+        "model": generator.model.manifest.name,
+        "model_version": generator.model.manifest.version,
+        "duration_s": round(spec.bars * spec.beats_per_bar * 60 / spec.bpm, 4),
+        "tracks": [{"role": t.role, "name": t.name, "program": t.program, "notes": len(t.notes)} for t in clip.tracks],
+    }
+    return result, (Midi(clip_to_midi(clip)),)
+
+
+def _progress(ctx: JobContext, stage: str) -> Callable[[float], None]:
+    return lambda fraction: ctx.progress(0.05 + 0.9 * fraction, stage)
+
+
+def _input_clip(request: Request, spec: MusicSpec) -> Clip:
+    midi = [p for p in request.payloads if isinstance(p, Midi)]
+    if len(midi) != 1:
+        raise InvalidParams(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
+    try:
+        tracks = clip_from_midi(midi[0].data, spec)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InvalidParams(f"the midi buffer is not a readable Standard MIDI File: {exc}") from None
+    if not tracks:
+        raise InvalidParams("the midi buffer holds no notes")
+    by_role = {t.role: t for t in tracks}  # one track per role: the generator plays one part each
+    parts = [p for p in spec.parts if p.role in by_role]
+    parts += [PartSpec(t.role, t.program, t.name) for t in by_role.values() if spec.part(t.role) is None]
+    return Clip(replace(spec, parts=tuple(parts)), list(by_role.values()))
+
+
+def _midi_facts(data: bytes) -> dict:
+    """Tempo, meter, key and length of a MIDI file, for continuing it."""
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    facts: dict = {}
+    weights = [0.0] * 12
+    end_tick = 0
+    for track in midi.tracks:
+        tick = 0
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo" and "bpm" not in facts:
+                facts["bpm"] = round(mido.tempo2bpm(message.tempo), 3)
+            elif message.type == "time_signature" and "meter" not in facts:
+                facts["meter"] = f"{message.numerator}/{message.denominator}"
+            elif message.type == "key_signature" and "key" not in facts:
+                name = message.key
+                facts["key"] = f"{name[:-1]} minor" if name.endswith("m") else f"{name} major"
+            elif message.type == "note_on" and message.velocity and message.channel != 9:
+                weights[message.note % 12] += 1
+        end_tick = max(end_tick, tick)
+    if "key" not in facts and any(weights):
+        tonic, mode = estimate_key(weights)
+        facts["key"] = f"{pitch_class_name(tonic)} {mode}"
+    numerator, denominator = (int(x) for x in facts.get("meter", "4/4").split("/"))
+    ticks_per_bar = midi.ticks_per_beat * numerator * 4 / denominator
+    facts["bars"] = max(1, round(end_tick / ticks_per_bar))
+    return facts
+
+
+# ---------------------------------------------------------------------- tasks
+
+
+def generate_midi(ctx: JobContext) -> TaskResult:
+    generator = midi_generator(ctx.registry, string_param(ctx.request, "model"))
+    spec = resolve_spec(ctx, ctx.request)
+    ctx.progress(0.05, "generating")
+    return _reply(generator.generate(spec, _progress(ctx, "generating")), generator)
+
+
+def vary_midi(ctx: JobContext) -> TaskResult:
+    request = ctx.request
+    generator = midi_generator(ctx.registry, string_param(request, "model"))
+    spec = resolve_spec(ctx, request)
+    keep = number_param(request, "keep", 0.5, lo=0.0, hi=1.0)
+    clip = _input_clip(request, spec)
+    return _reply(generator.vary(clip, keep, _seed(request), _progress(ctx, "varying")), generator)
+
+
+def continue_midi(ctx: JobContext) -> TaskResult:
+    request = ctx.request
+    generator = midi_generator(ctx.registry, string_param(request, "model"))
+    midi = [p for p in request.payloads if isinstance(p, Midi)]
+    facts = _midi_facts(midi[0].data) if len(midi) == 1 else {}
+    bars = int(number_param(request, "add_bars", 4, lo=1, hi=256, integer=True))
+    spec = resolve_spec(ctx, request, defaults=facts)
+    clip = _input_clip(request, spec)
+    return _reply(generator.extend(clip, bars, _seed(request), _progress(ctx, "continuing")), generator)
+
+
+def regenerate_midi(ctx: JobContext) -> TaskResult:
+    request = ctx.request
+    generator = midi_generator(ctx.registry, string_param(request, "model"))
+    spec = resolve_spec(ctx, request)
+    clip = _input_clip(request, spec)
+    part = string_param(request, "part")
+    roles = [t.role for t in clip.tracks] if part in (None, "all") else [part]
+    if any(role not in PART_ROLES for role in roles):
+        raise InvalidParams(f"part must be one of {', '.join(PART_ROLES)} or 'all', got {part!r}")
+    start = int(number_param(request, "from_bar", 0, lo=0, hi=spec.bars - 1, integer=True))
+    stop = int(number_param(request, "to_bar", spec.bars, lo=start + 1, hi=spec.bars, integer=True))
+    return _reply(generator.regenerate(clip, roles, (start, stop), _seed(request), _progress(ctx, "regenerating")),
+                  generator)  # fmt: skip

@@ -1,0 +1,96 @@
+"""``separate``: one audio buffer in, four stereo stems out (drums, bass, vocals, other).
+
+The reply's buffers are the stems in ``SOURCES`` order, each ``[frames, 2]`` float32 at the
+input's rate and length. The result names them and reports the residual: the mixture (the
+input as stereo: mono duplicated, more channels averaged) minus the sum of the stems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..audio import validate_audio
+from ..jobs import JobContext, TaskResult
+from ..params import single_audio, string_param
+from ..protocol import Audio
+from ..runtime import OnnxModel
+from ..separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stereo
+
+__all__ = ["KIND", "SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
+
+KIND = "stem-separation"
+#: Level reported for digital silence (a finite number keeps the JSON valid).
+SILENCE_DBFS = -300.0
+
+
+def level_dbfs(sum_squares: float, count: int) -> float:
+    """RMS level in dB relative to full scale (a full-scale sine is -3 dBFS); silence is -300."""
+    if count == 0 or sum_squares <= 0:
+        return SILENCE_DBFS
+    return round(max(10 * math.log10(sum_squares / count), SILENCE_DBFS), 2)
+
+
+def separate_audio(
+    model: OnnxModel,
+    samples: np.ndarray,
+    sample_rate: int,
+    progress: Callable[[float, str], None] = lambda fraction, stage: None,
+) -> TaskResult:
+    """The whole separation, socket-free: used by the task and by in-process benchmarks.
+
+    Raises:
+        InvalidAudio: empty, non-finite or over-long input.
+        InferenceFailed: onnxruntime failed.
+    """
+    validate_audio(samples, sample_rate)
+    geometry = Geometry.from_manifest_window(model.manifest.extra.get("window"))
+    n = samples.shape[0]
+
+    def run_model(magnitude: np.ndarray) -> np.ndarray:
+        return model.run({"magnitude": magnitude}, ["masks"])["masks"]
+
+    def on_segment(done: int, total: int) -> None:
+        progress(0.02 + 0.96 * min(done / max(total, 1), 1.0), f"separating segment {min(done, total)}/{total}")
+
+    progress(0.01, "separating")
+    stems = [np.empty((n, 2), np.float32) for _ in SOURCES]
+    mix_energy = residual_energy = 0.0
+    stem_energy = [0.0] * len(SOURCES)
+    filled = 0
+    for block in iter_separate(iter_blocks(samples), sample_rate, n, run_model, geometry=geometry,
+                               progress=on_segment):  # fmt: skip
+        count = block.shape[1]
+        mix = to_stereo(samples[filled : filled + count])
+        residual = mix - block.sum(axis=0)
+        mix_energy += float(np.square(mix, dtype=np.float64).sum())
+        residual_energy += float(np.square(residual, dtype=np.float64).sum())
+        for k, stem in enumerate(stems):
+            stem[filled : filled + count] = block[k]
+            stem_energy[k] += float(np.square(block[k], dtype=np.float64).sum())
+        filled += count
+    values = 2 * n
+    residual_dbfs, mix_dbfs = level_dbfs(residual_energy, values), level_dbfs(mix_energy, values)
+    result = {
+        "model": model.manifest.name,
+        "model_version": model.manifest.version,
+        "sources": list(SOURCES),
+        "sample_rate": sample_rate,
+        "channels": 2,
+        "duration_s": round(n / sample_rate, 4),
+        "mixture_dbfs": mix_dbfs,
+        "stem_dbfs": {name: level_dbfs(e, values) for name, e in zip(SOURCES, stem_energy, strict=True)},
+        "residual_dbfs": residual_dbfs,
+        # relative to the mixture; null for a silent mixture, where it means nothing
+        "residual_db": None if mix_energy <= 0 else round(residual_dbfs - mix_dbfs, 2),
+    }
+    return result, tuple(Audio(stem, sample_rate) for stem in stems)
+
+
+def separate(ctx: JobContext) -> TaskResult:
+    request = ctx.request
+    audio = single_audio(request)
+    model = ctx.registry.get(string_param(request, "model") or ctx.registry.default_for(KIND))
+    return separate_audio(model, audio.samples, audio.sample_rate, ctx.progress)

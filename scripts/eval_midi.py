@@ -1,0 +1,447 @@
+"""Evaluate text-to-MIDI on an eval set (default ../shared/eval/midi_dev.jsonl).
+
+    .venv/bin/python scripts/eval_midi.py                 # table for docs/text2midi_eval.md
+    .venv/bin/python scripts/eval_midi.py --json          # every number, per prompt too
+
+Every prompt runs with seed 1 through the same code the daemon runs (prompt parser with the
+MiniLM embedder, text2midi model, constrained sampler), and the written Standard MIDI File is
+judged as ../shared/eval/README.md defines: tempo, meter, exact bar count, key (music21's
+Krumhansl-Schmuckler analysis over non-drum notes; exact and relative), parts and
+instrument families present, given chords realised, idioms. Also: in-scale ratio, pitch-class
+entropy and groove consistency against the training corpus, diversity across seeds 1..5,
+and the longest run of bars copied from the training data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mido
+import numpy as np
+from tqdm import tqdm
+
+from promptdaw.inference_server.generation.clip import clip_to_midi
+from promptdaw.inference_server.music.embedding import Embedder
+from promptdaw.inference_server.music.prompt import parse_prompt
+from promptdaw.inference_server.music.theory import parse_chord, parse_pitch_class
+from promptdaw.inference_server.registry import ModelRegistry
+from promptdaw.inference_server.runtime import select_providers
+from promptdaw.inference_server.tasks.generate_midi import midi_generator
+from promptdaw.paths import models_dir
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SET = REPO.parent / "shared" / "eval" / "midi_dev.jsonl"
+FAMILIES = {
+    "piano": range(0, 8), "chromatic": range(8, 16), "organ": range(16, 24), "guitar": range(24, 32),
+    "bass": range(32, 40), "strings": range(40, 52), "brass": range(56, 64), "reed": range(64, 72),
+    "flute": range(72, 80), "synth_lead": range(80, 88), "synth_pad": range(88, 96),
+}  # fmt: skip
+DRUM_CHANNEL = 9
+KICKS = (35, 36)
+
+
+@dataclass
+class Note:
+    track: int
+    channel: int
+    program: int
+    start: float  # quarter notes
+    end: float
+    pitch: int
+
+
+@dataclass
+class MidiFacts:
+    bpm: float | None
+    meter: str | None
+    end_quarters: float  # latest end of track
+    notes: list[Note]
+
+
+def read_midi(data: bytes) -> MidiFacts:
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    tpb = midi.ticks_per_beat
+    bpm = meter = None
+    notes: list[Note] = []
+    end = 0
+    for index, track in enumerate(midi.tracks):
+        tick, program, open_notes = 0, 0, {}
+        for message in track:
+            tick += message.time
+            if message.type == "set_tempo" and bpm is None:
+                bpm = mido.tempo2bpm(message.tempo)
+            elif message.type == "time_signature" and meter is None:
+                meter = f"{message.numerator}/{message.denominator}"
+            elif message.type == "program_change":
+                program = message.program
+            elif message.type == "note_on" and message.velocity > 0:
+                open_notes[(message.channel, message.note)] = tick
+            elif message.type in ("note_on", "note_off") and (message.channel, message.note) in open_notes:
+                start = open_notes.pop((message.channel, message.note))
+                notes.append(Note(index, message.channel, program, start / tpb, tick / tpb, message.note))
+        end = max(end, tick)
+    return MidiFacts(bpm, meter, end / tpb, notes)
+
+
+# ---------------------------------------------------------------------- metric definitions
+
+
+def bar_quarters(meter: str) -> float:
+    numerator, denominator = (int(x) for x in meter.split("/"))
+    return numerator * 4 / denominator
+
+
+def key_of(notes: list[Note]) -> tuple[int, str] | None:
+    """music21's Krumhansl-Schmuckler key over the non-drum notes."""
+    from music21 import note as m21note
+    from music21 import stream
+
+    melodic = [n for n in notes if n.channel != DRUM_CHANNEL]
+    if not melodic:
+        return None
+    s = stream.Stream()
+    for n in melodic:
+        item = m21note.Note(n.pitch)
+        item.quarterLength = max(n.end - n.start, 0.25)
+        s.insert(n.start, item)
+    key = s.analyze("key")
+    return key.tonic.pitchClass, key.mode
+
+
+def track_groups(notes: list[Note]) -> dict[int, list[Note]]:
+    groups: dict[int, list[Note]] = defaultdict(list)
+    for n in notes:
+        groups[n.track].append(n)
+    return groups
+
+
+def onset_groups(notes: list[Note]) -> list[int]:
+    counts: dict[float, int] = defaultdict(int)
+    for n in notes:
+        counts[round(n.start, 3)] += 1
+    return list(counts.values())
+
+
+def parts_present(facts: MidiFacts, meter: str) -> set[str]:
+    found = set()
+    bq = bar_quarters(meter)
+    for notes in track_groups(facts.notes).values():
+        if notes[0].channel == DRUM_CHANNEL:
+            found.add("drums")
+            continue
+        pitches = sorted(n.pitch for n in notes)
+        median = float(np.median(pitches))
+        groups = onset_groups(notes)
+        single = sum(g == 1 for g in groups) / len(groups)
+        if median < 55:
+            found.add("bass")
+        if sum(g >= 3 for g in groups) >= len(groups) / 2:
+            found.add("chords")
+        if single >= 0.8 and median >= 60:
+            found.add("melody")
+        if single >= 0.8:
+            beats = max(facts.end_quarters, 1e-9)
+            per_beat = len(groups) / beats
+            bars = defaultdict(set)
+            for n in notes:
+                bars[int(n.start // bq)].add(n.pitch % 12)
+            most = sum(len(pcs) >= 3 for pcs in bars.values()) > len(bars) / 2
+            if per_beat >= 2 and most:
+                found.add("arp")
+    return found
+
+
+def programs_present(facts: MidiFacts) -> set[str]:
+    return {fam for n in facts.notes if n.channel != DRUM_CHANNEL for fam, r in FAMILIES.items() if n.program in r}
+
+
+def chords_realised(facts: MidiFacts, symbols: list[str], meter: str, bars: int) -> float:
+    bq = bar_quarters(meter)
+    melodic = [n for n in facts.notes if n.channel != DRUM_CHANNEL]
+    hits = 0
+    for bar in range(bars):
+        chord = parse_chord(symbols[bar % len(symbols)])
+        sounding = {n.pitch % 12 for n in melodic if n.start < (bar + 1) * bq and n.end > bar * bq}
+        hits += set(chord.required) <= sounding
+    return hits / bars
+
+
+def kick_every_beat(facts: MidiFacts, meter: str, bars: int) -> bool:
+    numerator, denominator = (int(x) for x in meter.split("/"))
+    beat = 4 / denominator
+    kicks = {round(n.start, 3) for n in facts.notes if n.channel == DRUM_CHANNEL and n.pitch in KICKS}
+    return all(round(b * beat, 3) in kicks for b in range(bars * numerator))
+
+
+def exact_bars(facts: MidiFacts, meter: str, bars: int) -> bool:
+    length = bars * bar_quarters(meter)
+    return abs(facts.end_quarters - length) < 1e-6 and all(n.end <= length + 1e-6 for n in facts.notes)
+
+
+# ---------------------------------------------------------------------- musical statistics
+
+
+def in_scale_ratio(notes: list[Note], tonic: int, mode: str) -> float:
+    from promptdaw.inference_server.music.theory import scale_pitch_classes
+
+    scale = set(scale_pitch_classes(tonic, mode))
+    melodic = [n for n in notes if n.channel != DRUM_CHANNEL]
+    return sum(n.pitch % 12 in scale for n in melodic) / max(len(melodic), 1)
+
+
+def pitch_class_entropy(notes: list[Note]) -> float:
+    counts = np.bincount([n.pitch % 12 for n in notes if n.channel != DRUM_CHANNEL], minlength=12).astype(float)
+    if counts.sum() == 0:
+        return 0.0
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def groove_consistency(notes: list[Note], meter: str, bars: int) -> float:
+    """1 - mean Hamming distance (as a share of grid steps) between consecutive bars' onset patterns."""
+    bq = bar_quarters(meter)
+    steps = round(bq * 4)
+    patterns = np.zeros((bars, steps), bool)
+    for n in notes:
+        bar, pos = int(n.start // bq), round((n.start % bq) * 4)
+        if bar < bars and pos < steps:
+            patterns[bar, pos] = True
+    if bars < 2:
+        return 1.0
+    return float(1 - np.mean([np.mean(patterns[i] != patterns[i + 1]) for i in range(bars - 1)]))
+
+
+def jaccard_distance(a: set, b: set) -> float:
+    return 1 - len(a & b) / len(a | b) if a | b else 0.0
+
+
+# ---------------------------------------------------------------------- memorisation
+
+
+def bar_signature(notes: list[tuple[int, int]]) -> frozenset:
+    return frozenset(notes)
+
+
+def training_index(pieces: list) -> dict[tuple[str, frozenset], set[tuple[int, int]]]:
+    """(role, bar content) -> {(piece, bar)}: contents are key-relative (step in bar, pitch)."""
+    from promptdaw.models.text2midi.features import tonic_shift
+
+    index: dict[tuple[str, frozenset], set[tuple[int, int]]] = defaultdict(set)
+    for p_i, piece in enumerate(pieces):
+        spb = piece.steps_per_bar
+        for track in piece.tracks:
+            shift = 0 if track.role == "drums" else tonic_shift(piece.key_tonic)
+            per_bar: dict[int, list] = defaultdict(list)
+            for n in track.notes:
+                per_bar[n.start // spb].append((n.start % spb, n.pitch - shift))
+            for bar, content in per_bar.items():
+                index[(track.role, bar_signature(content))].add((p_i, bar))
+    return index
+
+
+def longest_copied_run(clip, index) -> int:
+    """Longest run of consecutive bars in which every non-empty part equals the same-role part
+    of consecutive bars of one training piece."""
+    from promptdaw.models.text2midi.features import tonic_shift
+
+    spec = clip.spec
+    spb = spec.steps_per_bar
+    positions: list[set[tuple[int, int]] | None] = []
+    for bar in range(spec.bars):
+        common: set[tuple[int, int]] | None = None
+        for track in clip.tracks:
+            shift = 0 if track.role == "drums" else tonic_shift(spec.key_tonic)
+            content = [(n.start % spb, n.pitch - shift) for n in track.notes if n.start // spb == bar]
+            if not content:
+                continue
+            found = index.get((track.role, bar_signature(content)), set())
+            common = found if common is None else common & found
+        positions.append(common if common else None)
+    best, run = 0, {}
+    for here in positions:
+        new_run = {}
+        for p, b in here or ():
+            new_run[(p, b)] = run.get((p, b - 1), 0) + 1
+        run = new_run
+        best = max(best, max(run.values(), default=0))
+    return best
+
+
+# ---------------------------------------------------------------------- driver
+
+
+def evaluate(lines: list[dict], registry: ModelRegistry, diversity_seeds: int, index, corpus_stats) -> dict[str, Any]:
+    generator = midi_generator(registry)
+    embedder = registry.get(registry.default_for("text-embedding")).attachment("embedder", Embedder)
+    rows, timings = [], []
+    checks: dict[str, list[float]] = defaultdict(list)
+    for line in tqdm(lines, desc="prompts", leave=False):
+        expect = line["expect"]
+        start = time.perf_counter()
+        spec = parse_prompt(line["prompt"], embedder=embedder, seed=1)
+        clip = generator.generate(spec)
+        data = clip_to_midi(clip)
+        timings.append(time.perf_counter() - start)
+        facts = read_midi(data)
+        meter = facts.meter or "4/4"
+        bars = expect.get("bars", spec.bars)
+        row: dict[str, Any] = {"id": line["id"], "prompt": line["prompt"]}
+        if "bpm" in expect:
+            want = expect["bpm"]
+            ok = want[0] <= facts.bpm <= want[1] if isinstance(want, list) else abs(facts.bpm - want) <= 0.5
+            checks["bpm"].append(ok)
+            row["bpm"] = ok
+        if "meter" in expect:
+            checks["meter"].append(facts.meter == expect["meter"])
+            row["meter"] = facts.meter == expect["meter"]
+        if "bars" in expect:
+            checks["bars"].append(exact_bars(facts, meter, expect["bars"]))
+            row["bars"] = checks["bars"][-1]
+        key = key_of(facts.notes)
+        if "key" in expect:
+            name, mode = expect["key"].split()
+            want_key = (parse_pitch_class(name), mode)
+            relative_key = ((want_key[0] + 9) % 12, "minor") if mode == "major" else ((want_key[0] + 3) % 12, "major")
+            relative = {want_key, relative_key}
+            checks["key_exact"].append(key == want_key)
+            checks["key_relative"].append(key in relative)
+            row["key"] = key
+        present = parts_present(facts, meter)
+        for part in expect.get("parts", []):
+            checks["parts"].append(part in present)
+        row["parts"] = sorted(present)
+        families = programs_present(facts)
+        for family in expect.get("programs", []):
+            checks["programs"].append(family in families)
+        if "chords" in expect:
+            score = chords_realised(facts, expect["chords"], meter, bars)
+            checks["chords"].append(score)
+            row["chords"] = score
+        for idiom in expect.get("idioms", []):
+            if idiom == "kick_every_beat":
+                checks["kick_every_beat"].append(kick_every_beat(facts, meter, bars))
+        tonic, mode = spec.key_tonic, spec.key_mode
+        checks["in_scale"].append(in_scale_ratio(facts.notes, tonic, mode))
+        checks["pc_entropy"].append(pitch_class_entropy(facts.notes))
+        checks["groove_consistency"].append(groove_consistency(facts.notes, meter, spec.bars))
+        if index is not None:
+            copied = longest_copied_run(clip, index)
+            checks["copied_bars_max"].append(copied)
+            row["copied_bars"] = copied
+        if diversity_seeds > 1:
+            sets = []
+            for seed in range(1, diversity_seeds + 1):
+                other = generator.generate(parse_prompt(line["prompt"], embedder=embedder, seed=seed))
+                sets.append({(t.role, n.start, n.pitch) for t in other.tracks for n in t.notes})
+            pairs = itertools.combinations(sets, 2)
+            checks["diversity"].append(float(np.mean([jaccard_distance(a, b) for a, b in pairs])))
+        rows.append(row)
+    summary = {k: (max(v) if k == "copied_bars_max" else float(np.mean(v))) for k, v in checks.items()}
+    summary["generate_p50_ms"] = float(np.median(timings) * 1e3)
+    if corpus_stats:
+        summary["corpus"] = corpus_stats
+    return {"summary": summary, "counts": {k: len(v) for k, v in checks.items()}, "rows": rows}
+
+
+def corpus_reference(pieces: list, limit: int = 400) -> dict[str, float]:
+    """The musical statistics on training pieces, for comparison."""
+    from promptdaw.inference_server.generation.clip import Clip, ClipNote, ClipTrack
+    from promptdaw.inference_server.music.spec import MusicSpec, PartSpec
+
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(pieces), size=min(limit, len(pieces)), replace=False)
+    stats = defaultdict(list)
+    for i in picks:
+        p = pieces[int(i)]
+        spec = MusicSpec(p.bpm, p.key_tonic, p.key_mode, p.meter, p.bars, p.genre,
+                         tuple(PartSpec(t.role, t.program, t.role) for t in p.tracks))  # fmt: skip
+        clip = Clip(spec, [ClipTrack(t.role, t.program, t.role, [ClipNote(n.start, n.duration, n.pitch, n.velocity)
+                                                                  for n in t.notes]) for t in p.tracks])  # fmt: skip
+        facts = read_midi(clip_to_midi(clip))
+        meter = f"{p.meter[0]}/{p.meter[1]}"
+        stats["in_scale"].append(in_scale_ratio(facts.notes, p.key_tonic, p.key_mode))
+        stats["pc_entropy"].append(pitch_class_entropy(facts.notes))
+        stats["groove_consistency"].append(groove_consistency(facts.notes, meter, p.bars))
+    return {k: float(np.mean(v)) for k, v in stats.items()}
+
+
+def table(result: dict[str, Any]) -> str:
+    s, counts = result["summary"], result["counts"]
+    corpus = s.get("corpus", {})
+    rows = [
+        ("tempo (bpm within 0.5)", "bpm", ">= 95 %"),
+        ("meter", "meter", ">= 95 %"),
+        ("exact bar count", "bars", ">= 95 %"),
+        ("key exact", "key_exact", ">= 95 %"),
+        ("key incl. relative", "key_relative", ">= 95 %"),
+        ("requested parts present", "parts", ">= 95 %"),
+        ("instrument families present", "programs", ">= 95 %"),
+        ("given chords realised (share of bars)", "chords", ">= 95 %"),
+        ("kick on every beat (idiom)", "kick_every_beat", ">= 95 %"),
+    ]
+    lines = ["| metric | result | n | target |", "|---|---|---|---|"]
+    for label, key, target in rows:
+        if key in s:
+            lines.append(f"| {label} | {100 * s[key]:.1f} % | {counts[key]} | {target} |")
+    for label, key in (("in-scale ratio", "in_scale"), ("pitch-class entropy (bits)", "pc_entropy"),
+                       ("groove consistency", "groove_consistency")):  # fmt: skip
+        ref = f" (training corpus {corpus[key]:.3f})" if key in corpus else ""
+        lines.append(f"| {label} | {s[key]:.3f}{ref} | {counts[key]} | |")
+    if "diversity" in s:
+        lines.append(f"| diversity, seeds 1..5 (mean pairwise Jaccard distance) | {s['diversity']:.3f} | "
+                     f"{counts['diversity']} | |")  # fmt: skip
+    if "copied_bars_max" in s:
+        lines.append(f"| longest run of bars copied from training data | {s['copied_bars_max']:.0f} | "
+                     f"{counts['copied_bars_max']} | <= 2 |")  # fmt: skip
+    lines.append(f"| generation time p50 (in-process, incl. parsing) | {s['generate_p50_ms']:.0f} ms | | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="JSONL eval set")
+    parser.add_argument("--diversity-seeds", type=int, default=5)
+    parser.add_argument("--no-memorisation", action="store_true", help="skip the training-data copy check")
+    parser.add_argument("--corpus", type=Path, help="saved training corpus (default: the training script's cache)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    lines = [json.loads(line) for line in args.set.read_text().splitlines() if line.strip()]
+    registry = ModelRegistry(models_dir(), providers=select_providers())
+    index = corpus_stats = None
+    if not args.no_memorisation:
+        pieces = load_training_corpus(args.corpus)
+        index, corpus_stats = training_index(pieces), corpus_reference(pieces)
+    result = evaluate(lines, registry, args.diversity_seeds, index, corpus_stats)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(f"{args.set.name}: {len(lines)} prompts, seed 1")
+        print(table(result))
+        failures = [r for r in result["rows"] if any(v is False for v in r.values())]
+        for r in failures:
+            print(f"  failed: {r['id']} {r['prompt']!r}: {r}", file=sys.stderr)
+    return 0
+
+
+def load_training_corpus(path: Path | None) -> list:
+    """The corpus the committed model was trained on (rebuilt deterministically when not cached)."""
+    from promptdaw.models.text2midi.corpus import load_corpus
+    from promptdaw.models.text2midi.dataset import training_corpus
+
+    if path is not None:
+        return load_corpus(path)
+    corpus = json.loads((models_dir() / "text2midi" / "config.json").read_text())["corpus"]
+    return training_corpus(corpus["seed"], corpus["idioms"], corpus["music21_limit"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
