@@ -101,13 +101,13 @@ def evaluate(net: RollGRU, seqs: Sequences, seed: int, batches: int, batch: int,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="saved corpus (default: build it, cached)")
-    parser.add_argument("--idioms", type=int, default=6000, help="idiom-library pieces")
+    parser.add_argument("--idioms", type=int, default=5000, help="idiom-library pieces")
     parser.add_argument("--music21-limit", type=int, default=None, help="music21 works (default: all used)")
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--batch", type=int, default=48)
-    parser.add_argument("--bars", type=int, default=8, help="bars per training window")
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--bars", type=int, default=4, help="bars per training window")
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule.step()
         step += 1
         bar.update()
-        bar.set_postfix(loss=f"{float(loss):.2f}")
+        bar.set_postfix(loss=f"{loss.item():.2f}")
         if step % args.checkpoint_every == 0 or step == args.steps:
             val_loss = evaluate(net, val, 0, 4 if args.smoke else 20, args.batch, args.bars)
             history.append({"step": step, "train_loss": float(loss), "val_loss": val_loss})

@@ -163,9 +163,17 @@ class MidiGenerator:
         prev = np.zeros((len(parts), 2 * N_PITCHES), np.float32)
         active: list[dict[int, tuple[int, int]]] = [{} for _ in parts]  # window index -> (start, velocity)
         notes: list[list[ClipNote]] = [[] for _ in parts]
+        drums = np.array([RULES[r].pitches == "drums" for r in roles])
         for t in range(total):
             out = self.model.run({"static": static[t], "prev_roll": prev, "state": state})
             onset_p, sustain_p, state = out["onset"], out["sustain"], out["state"]
+            # Everything random for this step, for all parts at once: numpy per part is slow.
+            p = onset_p * allowed[t]
+            p[drums] = np.where(p[drums] >= DRUM_FLOOR, p[drums], 0.0)
+            p_any = 1 - np.prod(1 - np.minimum(p, 0.999), axis=1)
+            uniform = rng.random((len(parts), 2 * N_PITCHES + 2))
+            jitter = rng.integers(-4, 5, (len(parts), N_PITCHES))
+            velocity = np.clip(48 + 55 * onset_p + accents[t % spec.steps_per_bar] + jitter, 1, 127).astype(int)
             prev = np.zeros_like(prev)
             for b, role in enumerate(roles):
                 if role in forced_rolls and forced_rolls[role][0][t]:
@@ -174,14 +182,16 @@ class MidiGenerator:
                     holds = np.flatnonzero(sounding_roll[t] & ~onset_roll[t])
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity_roll[t])
                 else:
-                    starts, holds, velocity = self._sample(
-                        role, onset_p[b], sustain_p[b], allowed[t, b], chords[t], pitches[b], active[b],
-                        bool(change[t]), accents[t % spec.steps_per_bar], rng,
+                    starts, holds = self._sample(
+                        role, p[b], float(p_any[b]), sustain_p[b], allowed[t, b], chords[t], pitches[b], active[b],
+                        bool(change[t]), uniform[b], rng,
                     )  # fmt: skip
-                    self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity)
+                    self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
                 # What the network hears next step: this step's onsets, then everything sounding.
-                prev[b, [i for i, (start, _) in active[b].items() if start == t]] = 1.0
-                prev[b, [N_PITCHES + i for i in active[b]]] = 1.0
+                for i, (start, _) in active[b].items():
+                    prev[b, N_PITCHES + i] = 1.0
+                    if start == t:
+                        prev[b, i] = 1.0
             if progress is not None and (t + 1) % spec.steps_per_bar == 0:
                 progress((t + 1) / total)
         for b in range(len(parts)):
@@ -214,36 +224,42 @@ class MidiGenerator:
     def _sample(
         self,
         role: str,
-        onset_p: np.ndarray,
+        p: np.ndarray,
+        p_any: float,
         sustain_p: np.ndarray,
         allowed: np.ndarray,
         chord: StepChord,
         pitches: np.ndarray,
         active: dict[int, tuple[int, int]],
         chord_change: bool,
-        accent: float,
+        uniform: np.ndarray,
         rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Onsets and held notes of one part at one step.
+
+        ``p`` is the onset probability already masked to what the role may play here,
+        ``p_any`` the chance that at least one of them starts, ``uniform`` this part's draws.
+        """
         rules = RULES[role]
-        velocity = np.clip(48 + 55 * onset_p + accent + rng.integers(-4, 5, N_PITCHES), 1, 127).astype(int)
+        none = np.array([], int)
         if rules.pitches == "drums":
-            p = np.where(onset_p >= DRUM_FLOOR, onset_p, 0.0) * allowed
-            return np.flatnonzero(rng.random(N_PITCHES) < p), np.array([], int), velocity
-        p = onset_p * allowed
-        holds = np.array([i for i in active if allowed[i] and rng.random() < sustain_p[i]], dtype=int)
+            return np.flatnonzero(uniform[:N_PITCHES] < p), none
+        hold_draws = uniform[N_PITCHES : 2 * N_PITCHES]
+        holds = np.array([i for i in active if allowed[i] and hold_draws[i] < sustain_p[i]], dtype=int)
+        decide = uniform[-1]
         if rules.monophonic:
             if role == "bass" and chord_change:
                 p = p * np.where(pitches % 12 == chord[0], 4.0, 1.0)  # land on the root at a change
-            if rng.random() < 1 - np.prod(1 - np.minimum(p, 0.999)):
+                p_any = 1 - float(np.prod(1 - np.minimum(p, 0.999)))
+            if decide < p_any:
                 weights = p ** (1 / rules.temperature)
-                if weights.sum() > 0:
-                    choice = int(rng.choice(N_PITCHES, p=weights / weights.sum()))
-                    return np.array([choice]), np.array([], int), velocity
-            return np.array([], int), holds[:1], velocity
-        strike = chord_change or rng.random() < 1 - np.prod(1 - np.minimum(p, 0.999))
-        if not strike:
-            return np.array([], int), holds, velocity
-        return self._voicing(p, allowed, chord, pitches, rng), np.array([], int), velocity
+                total = weights.sum()
+                if total > 0:
+                    return np.array([int(np.searchsorted(np.cumsum(weights), uniform[-2] * total))]), none
+            return none, holds[:1]
+        if not (chord_change or decide < p_any):
+            return none, holds
+        return self._voicing(p, allowed, chord, pitches, rng), none
 
     @staticmethod
     def _voicing(p: np.ndarray, allowed: np.ndarray, chord: StepChord, pitches: np.ndarray,

@@ -192,7 +192,8 @@ def roman_to_symbol(numeral: str, tonic: int, mode: str) -> str:
     else:
         quality = {"maj7": "mmaj7", "7": "m7", "9": "m9", "6": "m6"}.get(extension or "", "m")
     relative_major = tonic if mode != "minor" else (tonic + 3) % 12
-    return chord_symbol(root, quality, flats=relative_major in _FLAT_TONICS_MAJOR)
+    flats = accidental in ("b", "♭") or (accidental == "" and relative_major in _FLAT_TONICS_MAJOR)
+    return chord_symbol(root, quality, flats=flats)
 
 
 def twelve_bar_blues(tonic: int, mode: str = "major") -> list[str]:

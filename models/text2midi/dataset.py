@@ -8,10 +8,12 @@ saved with the model.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -41,7 +43,10 @@ __all__ = [
 def training_corpus(seed: int, idioms: int, music21_limit: int | None) -> list[Piece]:
     """The training corpus: ``idioms`` idiom-library pieces plus the music21 works, built
     deterministically from the seed and cached (the eval script rebuilds the same one)."""
-    path = cache_dir() / f"text2midi-corpus-{seed}-{idioms}-{music21_limit}.npz"
+    # The builders' own source is part of the key, so an edited idiom library never loads a stale corpus.
+    sources = b"".join((Path(__file__).parent / name).read_bytes() for name in ("idioms.py", "music21_corpus.py"))
+    version = hashlib.sha256(sources).hexdigest()[:12]
+    path = cache_dir() / f"text2midi-corpus-{seed}-{idioms}-{music21_limit}-{version}.npz"
     if path.exists():
         return load_corpus(path)
     from .idioms import build_idiom_corpus

@@ -16,7 +16,7 @@ __all__ = ["RollGRU", "StepModel"]
 
 
 class RollGRU(nn.Module):
-    def __init__(self, static_size: int, hidden: int = 256, layers: int = 2, embed: int = 128, dropout: float = 0.1):
+    def __init__(self, static_size: int, hidden: int = 128, layers: int = 2, embed: int = 96, dropout: float = 0.1):
         super().__init__()
         self.config = {"static_size": static_size, "hidden": hidden, "layers": layers, "embed": embed}
         self.static_in = nn.Sequential(nn.Linear(static_size, embed), nn.ReLU())
