@@ -44,3 +44,16 @@ bench: setup ## daemon benchmarks, results as JSON and a table for docs/benchmar
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache .ruff_cache
+
+# ---- the DAW plugin (bridge/): VST3, CLAP and LV2 built out of tree into build/bridge/bin ----
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: plugin install-plugin
+
+setup: plugin
+
+plugin: system-deps ## build the promptdaw VST3/CLAP/LV2 plugin (build/bridge/bin)
+	$(MAKE) -C bridge -j$(JOBS) all
+
+install-plugin: plugin ## copy the plugin into ~/.vst3, ~/.clap and ~/.lv2
+	$(MAKE) -C bridge install

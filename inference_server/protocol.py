@@ -64,6 +64,8 @@ REQUEST_TYPES = frozenset(
         "transcribe",
         "generate-midi", "vary-midi", "continue-midi", "regenerate-midi",
         "separate",
+        "generate-loop", "render-midi",
+        "generate-sample",
     }
 )  # fmt: skip
 

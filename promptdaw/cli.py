@@ -7,6 +7,7 @@ and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -134,6 +135,54 @@ def get_parser() -> argparse.ArgumentParser:
     midi.add_argument("--add-bars", type=int, default=4, help="with --extend: bars to add")
     midi.add_argument("--part", help="with --regenerate: drums, bass, chords, melody, arp, pad or all")
     midi.add_argument("--bar-range", help="with --regenerate: bars FROM-TO, 1-based inclusive (default all)")
+
+    loop = commands.add_parser("loop", parents=[client], help="text to a tempo-locked loop with MIDI and stems")
+    loop.add_argument("prompt", help='e.g. "lofi drum loop, dusty, 85 bpm, 4 bars"')
+    loop.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav",
+                      help="the mix; OUT.mid and OUT.<part>.wav are written beside it")  # fmt: skip
+    loop.add_argument("--bars", type=int, help="overrides the prompt")
+    loop.add_argument("--bpm", type=float, help="overrides the prompt")
+    loop.add_argument("--key", help='overrides the prompt, e.g. "F minor", "C#m", "Eb"')
+    loop.add_argument("--meter", help='overrides the prompt, e.g. "6/8"')
+    loop.add_argument("--seed", type=int, default=0, help="same prompt + seed + models = same loop (default 0)")
+    loop.add_argument("--sample-rate", type=int, default=44100, help="Hz (default %(default)s)")
+
+    render = commands.add_parser("render", parents=[client], help="render a MIDI file with instruments and effects")
+    render.add_argument("input", type=Path, metavar="IN.mid",
+                        help="Standard MIDI File; or a WAV to fit to --bpm and --key (stretched)")  # fmt: skip
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="the mix")
+    render.add_argument("--instrument", action="append", default=[], metavar='PART=builtin:"prompt"|PART=path.vst3',
+                        help="a part's instrument (repeatable); PART is a role or track name; parts without one "
+                        "play the built-in instrument prompted with the track name")  # fmt: skip
+    render.add_argument("--fx", action="append", default=[], metavar="PART=effect(param=value),...",
+                        help="a part's effect chain (repeatable; PART * for all), e.g. "
+                        "drums=reverb(room_size=0.3),compressor(threshold_db=-18)")  # fmt: skip
+    render.add_argument("--bpm", type=float, help="play the file at this tempo")
+    render.add_argument("--key", help='transpose the pitched parts to this key, e.g. "A minor"')
+    render.add_argument("--bars", type=int, help="length in bars (default: the file's, in whole bars)")
+    render.add_argument("--tail", action="store_true",
+                        help="keep tails after the end instead of folding them round (not a loop)")  # fmt: skip
+    render.add_argument("--stems", action="store_true", help="also write OUT.<part>.wav per part")
+    render.add_argument("--lufs", type=float, default=-14.0, help="loudness target (default %(default)s)")
+    render.add_argument("--seed", type=int, default=0, help="seed of the built-in instrument (default 0)")
+    render.add_argument("--sample-rate", type=int, default=44100, help="Hz (default %(default)s)")
+    render.add_argument("--source-bpm", type=float, help="with a WAV: its tempo, when it has no acid chunk")
+    render.add_argument("--source-key", help="with a WAV: its key, when it has no acid chunk root note")
+
+    sample = commands.add_parser("sample", parents=[client], help="text to a one-shot sample (and its editable patch)")
+    sample.add_argument("prompt", nargs="?", help='e.g. "punchy 808 kick", "glassy bell E5" (optional with --patch)')
+    sample.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav",
+                        help="the sample (stereo, -1 dBFS peak); OUT.patch.json is written beside it")  # fmt: skip
+    sample.add_argument("--note", help="e.g. C3, F#1, Bb3 or a MIDI number (default: the prompt's, else the model's)")
+    sample.add_argument("--seed", type=int, default=0, help="another seed, another sound of the same kind (default 0)")
+    sample.add_argument("--velocity", type=int, help="1..127 (default 100)")
+    sample.add_argument("--duration", type=float, dest="duration_s", metavar="S",
+                        help="the sample's length in seconds (default: the prompt's, else its own)")  # fmt: skip
+    edit_patch = sample.add_mutually_exclusive_group()
+    edit_patch.add_argument("--patch", type=Path, metavar="FILE.json", help="re-render this (edited) patch")
+    edit_patch.add_argument("--vary", type=Path, metavar="FILE.json", help="a variation of this patch (see --strength)")
+    sample.add_argument("--strength", type=float, default=0.3, help="with --vary: 0 same .. 1 far (default 0.3)")
+    sample.add_argument("--sample-rate", type=int, default=44100, help="Hz (default %(default)s)")
 
     fetch = commands.add_parser("fetch-models", help="download model files listed in manifests (set-up step)")
     fetch.add_argument("--models-dir", type=Path)
@@ -335,7 +384,7 @@ def describe_spec(spec: dict[str, Any]) -> str:
         return f"{text}*" if field in explicit else text
 
     key = f"{pitch_class_name(spec['key_tonic'])} {spec['key_mode']}"
-    lines = [", ".join([mark("key", key), mark("bpm", f"{spec['bpm']:g} bpm"), mark("meter", spec["meter"]),
+    lines = [", ".join([mark("key_tonic", key), mark("bpm", f"{spec['bpm']:g} bpm"), mark("meter", spec["meter"]),
                         mark("bars", f"{spec['bars']} bars"), mark("genre", spec["genre"])])]  # fmt: skip
     if spec.get("mood"):
         lines[0] += f", {mark('mood', spec['mood'])}"
@@ -366,6 +415,115 @@ def _midi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render_job(args: argparse.Namespace, request_type: str, params: dict[str, Any], payloads: tuple = ()) -> Any:
+    endpoint = resolve_endpoint(args.endpoint)
+    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
+        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
+    on_progress, close_bar = _progress_bar(args, "rendering")
+    try:
+        with _client(args) as client:
+            return client.request(request_type, params, payloads, on_progress=on_progress)
+    finally:
+        close_bar()
+
+
+def _loudness_line(result: dict[str, Any]) -> str:
+    lufs = "silent" if result["lufs"] is None else f"{result['lufs']:.1f} LUFS"
+    peak = "" if result["true_peak_dbtp"] is None else f", true peak {result['true_peak_dbtp']:.1f} dBTP"
+    return (f"{result['length_samples']} samples at {result['sample_rate']} Hz ({result['bars']} bars of "
+            f"{result['meter']} at {result['bpm']:g} bpm), {lufs}{peak}")  # fmt: skip
+
+
+def _loop(args: argparse.Namespace) -> int:
+    from .loop_files import write_render_files
+
+    params: dict[str, Any] = {"prompt": args.prompt, "seed": args.seed, "sample_rate": args.sample_rate}
+    params |= {k: v for k in ("bars", "bpm", "key", "meter") if (v := getattr(args, k)) is not None}
+    start = time.perf_counter()
+    reply = _render_job(args, "generate-loop", params)
+    written = write_render_files(args.output, reply.body, reply.payloads)
+    result = {**reply.body, "files": [str(p) for p in written], "elapsed_s": round(time.perf_counter() - start, 3)}
+    _emit(args, result, f"wrote {', '.join(map(str, written))} ({result['elapsed_s']:.2f} s)\n"
+          f"{_loudness_line(result)}\n{describe_spec(result['spec'])}")  # fmt: skip
+    return 0
+
+
+def _render_params(args: argparse.Namespace) -> dict[str, Any]:
+    """Check specs and paths here, before the daemon is asked; plugin paths are sent absolute."""
+    from promptdaw.plugin_host import EffectChain, parse_fx, parse_instrument_spec
+
+    instruments = []
+    for text in args.instrument:
+        try:
+            spec = parse_instrument_spec(text)
+        except ValueError as exc:
+            raise InvalidParams(f"--instrument: {exc}") from None
+        if spec.path is not None:
+            if not spec.path.exists():
+                raise InvalidParams(f"--instrument {text!r}: no such VST3 plugin: {spec.path}")
+            spec = dataclasses.replace(spec, path=spec.path.resolve())
+        instruments.append(str(spec))
+    fx = []
+    for text in args.fx:
+        try:
+            part, chain = parse_fx(text)
+        except ValueError as exc:
+            raise InvalidParams(f"--fx: {exc}") from None
+        for effect in chain:
+            if effect.path is not None and not effect.path.exists():
+                raise InvalidParams(f"--fx {text!r}: no such VST3 plugin: {effect.path}")
+        if all(effect.path is None for effect in chain):
+            try:
+                EffectChain(chain)  # built-ins only: values are checked here, in milliseconds
+            except ValueError as exc:
+                raise InvalidParams(f"--fx {text!r}: {exc}") from None
+        chain = tuple(dataclasses.replace(e, path=e.path.resolve()) if e.path else e for e in chain)
+        fx.append(f"{part}=" + ",".join(str(e) for e in chain))
+    params: dict[str, Any] = {"instruments": instruments, "fx": fx, "wrap": not args.tail, "seed": args.seed,
+                              "sample_rate": args.sample_rate, "target_lufs": args.lufs}  # fmt: skip
+    params |= {k: v for k in ("bars", "bpm", "key") if (v := getattr(args, k)) is not None}
+    return params
+
+
+def _render(args: argparse.Namespace) -> int:
+    from promptdaw.inference_server.protocol import Midi
+
+    from .loop_files import write_render_files
+
+    data = args.input.read_bytes()
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return _fit_audio(args)
+    if not data.startswith(b"MThd"):
+        raise InvalidParams(f"{args.input} is neither a Standard MIDI File (no MThd header) nor a WAV file")
+    params = _render_params(args)
+    start = time.perf_counter()
+    reply = _render_job(args, "render-midi", params, (Midi(data),))
+    written = write_render_files(args.output, reply.body, reply.payloads, stems=args.stems, loop=not args.tail)
+    result = {**reply.body, "files": [str(p) for p in written], "elapsed_s": round(time.perf_counter() - start, 3)}
+    parts = ", ".join(f"{role}: {result['instruments'][role]}" for role in result["parts"])
+    _emit(args, result, f"wrote {', '.join(map(str, written))} ({result['elapsed_s']:.2f} s)\n"
+          f"{_loudness_line(result)}\n{parts}")  # fmt: skip
+    return 0
+
+
+def _fit_audio(args: argparse.Namespace) -> int:
+    """``promptdaw render IN.wav --bpm X --key K``: fit audio to a project, here (no daemon, no model)."""
+    from .loop_files import fit_audio_file
+
+    if args.instrument or args.fx:
+        raise InvalidParams("--instrument and --fx apply to MIDI files; a WAV is only fitted to --bpm and --key")
+    if args.bpm is None and args.key is None:
+        raise InvalidParams("a WAV input needs --bpm or --key to fit it to")
+    start = time.perf_counter()
+    result = fit_audio_file(args.input, args.output, bpm=args.bpm, key=args.key, source_bpm=args.source_bpm,
+                            source_key=args.source_key)  # fmt: skip
+    result["elapsed_s"] = round(time.perf_counter() - start, 3)
+    _emit(args, result, f"wrote {args.output}: {result['from_bpm'] or '?'} -> {result['bpm']:g} bpm, "
+          f"{result['semitones']:+d} semitones, {result['length_samples']} samples "
+          f"({result['elapsed_s']:.2f} s)")  # fmt: skip
+    return 0
+
+
 def _fetch_models(args: argparse.Namespace) -> int:
     from promptdaw.models.fetch import fetch_all
 
@@ -385,6 +543,51 @@ def _make_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_patch(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise InvalidParams(f"{path} is not a JSON patch file: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidParams(f"{path} is not a patch (a JSON object from `promptdaw sample`)")
+    return data
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from promptdaw.inference_server.synthesis.prompt import parse_note_param
+
+    from .audio_files import write_audio
+
+    if args.prompt is None and args.patch is None and args.vary is None:
+        raise InvalidParams("sample needs a PROMPT (or --patch FILE.json / --vary FILE.json)")
+    params: dict[str, Any] = {"seed": args.seed, "sample_rate": args.sample_rate}
+    if args.prompt is not None:
+        params["prompt"] = args.prompt
+    if args.note is not None:
+        params["note"] = parse_note_param(args.note)  # a bad note fails here, before the daemon is asked
+    params |= {k: v for k in ("velocity", "duration_s") if (v := getattr(args, k)) is not None}
+    if args.patch is not None:
+        params["patch"] = _read_patch(args.patch)
+    if args.vary is not None:
+        params |= {"vary_from": _read_patch(args.vary), "strength": args.strength}
+    start = time.perf_counter()
+    reply = _render_job(args, "generate-sample", params)
+    audio = [p for p in reply.payloads if isinstance(p, Audio)]
+    if len(audio) != 1:
+        raise PromptdawError(f"generate-sample reply carried {len(audio)} audio buffers, expected 1")
+    result = reply.body
+    write_audio(args.output, audio[0].samples, audio[0].sample_rate)
+    patch_path = args.output.with_name(f"{args.output.stem}.patch.json")
+    atomic_write_bytes(patch_path, json.dumps(result["patch"], indent=1).encode())
+    result = {**result, "output": str(args.output), "patch_file": str(patch_path),
+              "elapsed_s": round(time.perf_counter() - start, 3)}  # fmt: skip
+    pitch = f" at {result['note_name']}" if result.get("pitched") else ""
+    _emit(args, result, f"wrote {args.output} and {patch_path}: {result['category']}{pitch}, "
+          f"{result['duration_s']:.2f} s, peak {result['peak_dbfs']:.1f} dBFS "
+          f"({result['elapsed_s']:.2f} s)")  # fmt: skip
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": _serve,
     "stop": _stop,
@@ -395,6 +598,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "transcribe": _transcribe,
     "stems": _stems,
     "midi": _midi,
+    "loop": _loop,
+    "render": _render,
+    "sample": _sample,
     "fetch-models": _fetch_models,
     "keys": _make_keys,
 }

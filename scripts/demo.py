@@ -3,6 +3,8 @@
 Synthesises a short piano-like phrase whose notes are known, transcribes it to MIDI through
 the daemon exactly as a user would (`promptdaw transcribe`, which starts the daemon when
 none runs), scores the result against the known notes and prints where everything is.
+Then it writes a loop from a text prompt (`promptdaw loop`): the mix with ACID/smpl tempo
+metadata, its MIDI and one WAV per part.
 """
 
 from __future__ import annotations
@@ -66,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     endpoint = resolve_endpoint()
     was_running = is_running(endpoint)
+    loop_path = args.out / "demo_loop.wav"
+    loop_note = ""
     try:
         status = promptdaw(["transcribe", str(wav), "-o", str(midi_path), "--tempo", "100"])
+        if status == 0:
+            loop_note = make_loop(endpoint, loop_path)
     finally:
         if not was_running and is_running(endpoint):
             with Client(endpoint) as client:
@@ -80,7 +86,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo input (synthesised, {len(notes)} known notes): {wav.resolve()}")
     print(f"transcribed MIDI:                         {midi_path.resolve()}")
     print(f"note F1 against the known notes (exact pitch, 50 ms onsets): {scores.f1:.3f}")
+    print(loop_note)
     return 0
+
+
+#: The loop `make demo` writes (issue 4): text -> MIDI -> rendered parts -> mastered mix.
+LOOP_PROMPT = "house loop with drums, bass, chords and a lead melody in A minor, 120 bpm, 4 bars"
+LOOP_MODEL_KINDS = ("text-to-midi", "text-to-sample")
+
+
+def make_loop(endpoint: str, path: Path) -> str:
+    """Write the demo loop with its MIDI and stems beside it; returns the line to print.
+
+    Needs the text-to-MIDI and text-to-sample models; without them the demo says so and goes on.
+    """
+    with Client(endpoint) as client:
+        available = {m.get("kind") for m in client.models() if m.get("state") in ("available", "loaded")}
+    missing = [kind for kind in LOOP_MODEL_KINDS if kind not in available]
+    if missing:
+        return f"loop:                                     skipped ({', '.join(missing)} model not installed)"
+    status = promptdaw(["loop", LOOP_PROMPT, "-o", str(path), "--seed", "1"])
+    if status != 0:
+        return f"loop:                                     failed (status {status}, see above)"
+    stems = sorted(p.name for p in path.parent.glob(f"{path.stem}.*.wav"))
+    return (
+        f"loop (-14 LUFS, ACID/smpl tempo metadata): {path.resolve()}\n"
+        f"  its MIDI and stems:                      {path.with_suffix('.mid').name}, {', '.join(stems)}"
+    )
 
 
 if __name__ == "__main__":

@@ -279,7 +279,9 @@ def longest_copied_run(clip, index) -> int:
 # ---------------------------------------------------------------------- driver
 
 
-def evaluate(lines: list[dict], registry: ModelRegistry, diversity_seeds: int, index, corpus_stats) -> dict[str, Any]:
+def evaluate(
+    lines: list[dict], registry: ModelRegistry, diversity_seeds: int, index, corpus_stats, seed: int = 1
+) -> dict[str, Any]:
     generator = midi_generator(registry)
     embedder = registry.get(registry.default_for("text-embedding")).attachment("embedder", Embedder)
     rows, timings = [], []
@@ -287,7 +289,7 @@ def evaluate(lines: list[dict], registry: ModelRegistry, diversity_seeds: int, i
     for line in tqdm(lines, desc="prompts", leave=False):
         expect = line["expect"]
         start = time.perf_counter()
-        spec = parse_prompt(line["prompt"], embedder=embedder, seed=1)
+        spec = parse_prompt(line["prompt"], embedder=embedder, seed=seed)
         clip = generator.generate(spec)
         data = clip_to_midi(clip)
         timings.append(time.perf_counter() - start)
@@ -409,6 +411,7 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="JSONL eval set")
+    parser.add_argument("--seed", type=int, default=1, help="seed of every prompt (the README's metrics use 1)")
     parser.add_argument("--diversity-seeds", type=int, default=5)
     parser.add_argument("--no-memorisation", action="store_true", help="skip the training-data copy check")
     parser.add_argument("--corpus", type=Path, help="saved training corpus (default: the training script's cache)")
@@ -420,11 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_memorisation:
         pieces = load_training_corpus(args.corpus)
         index, corpus_stats = training_index(pieces), corpus_reference(pieces)
-    result = evaluate(lines, registry, args.diversity_seeds, index, corpus_stats)
+    result = evaluate(lines, registry, args.diversity_seeds, index, corpus_stats, args.seed)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
-        print(f"{args.set.name}: {len(lines)} prompts, seed 1")
+        print(f"{args.set.name}: {len(lines)} prompts, seed {args.seed}")
         print(table(result))
         failures = [r for r in result["rows"] if any(v is False for v in r.values())]
         for r in failures:

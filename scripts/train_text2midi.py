@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop and export after this many steps (the schedule still spans --steps)")
     parser.add_argument("--smoke", action="store_true", help="tiny corpus, 3 steps: checks the pipeline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
     )
-    step = 0
+    step, elapsed_before, history = 0, 0.0, []
     checkpoint = args.checkpoint or (cache_dir() / "text2midi-checkpoint.pt")
     if args.resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
@@ -145,10 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         step, rng = state["step"], state["rng"]
+        elapsed_before, history = state.get("elapsed_s", 0.0), state.get("history", [])
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
 
-    history = []
-    bar = tqdm(total=args.steps, initial=step, desc="training", disable=args.json)
-    while step < args.steps:
+    last_step = min(args.steps, args.stop_after or args.steps)
+    bar = tqdm(total=last_step, initial=step, desc="training", disable=args.json)
+    while step < last_step:
         loss = loss_fn(net, sample_batch(train, rng, args.batch, args.bars))
         optimizer.zero_grad()
         loss.backward()
@@ -158,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.2f}")
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if step % args.checkpoint_every == 0 or step == last_step:
             val_loss = evaluate(net, val, 0, 4 if args.smoke else 20, args.batch, args.bars)
             history.append({"step": step, "train_loss": float(loss), "val_loss": val_loss})
             state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(),
-                     "schedule": schedule.state_dict(), "step": step, "rng": rng}  # fmt: skip
+                     "schedule": schedule.state_dict(), "step": step, "rng": rng,
+                     "torch_rng": torch.get_rng_state(), "history": history,
+                     "elapsed_s": elapsed_before + time.time() - started}  # fmt: skip
             tmp = checkpoint.with_suffix(".part")
             torch.save(state, tmp)
             os.replace(tmp, checkpoint)
@@ -171,15 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     val_loss = evaluate(net, val, 0, 4 if args.smoke else 40, args.batch, args.bars)
     metrics = {
         "val_bce_per_step": round(val_loss, 4),
-        "train_steps": args.steps,
-        "train_minutes": round((time.time() - started) / 60, 1),
+        "train_steps": step,
+        "schedule_steps": args.steps,
+        "train_minutes": round((elapsed_before + time.time() - started) / 60, 1),
         "pieces": {"train": len(train_pieces), "val": len(val_pieces)},
         "train_bars": int(sum(p.bars for p in train_pieces)),
     }
     corpus = {"seed": args.seed, "idioms": args.idioms, "music21_limit": args.music21_limit}
     config = {"stats": stats.to_json(), "corpus": corpus, "args": {k: str(v) for k, v in vars(args).items()}}
     export_model(net, args.out, config, version=VERSION, metrics=metrics)
-    atomic_write_bytes(args.out / "training_history.json", json.dumps(history, indent=1).encode())
+    atomic_write_bytes(checkpoint.with_suffix(".history.json"), json.dumps(history, indent=1).encode())
     summary = {"out": str(args.out), **metrics}
     print(json.dumps(summary, indent=2) if args.json else f"exported to {args.out}: {metrics}")
     return 0

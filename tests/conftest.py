@@ -17,7 +17,8 @@ from promptdaw.inference_server.errors import DaemonUnavailable
 from promptdaw.launcher import spawn_daemon, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
-BASIC_PITCH_DIR = REPO / "models" / "basic_pitch"
+MODELS = REPO / "models"
+BASIC_PITCH_DIR = MODELS / "basic_pitch"
 
 
 def free_endpoint() -> str:
@@ -79,9 +80,12 @@ def basic_pitch_onnx() -> Path:
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory, basic_pitch_onnx: Path) -> Path:
-    """basic_pitch plus three broken models: corrupt file, missing file, unreadable manifest."""
+    """Every committed model, plus three broken ones: corrupt file, missing file, unreadable manifest."""
     root = tmp_path_factory.mktemp("models")
     shutil.copytree(BASIC_PITCH_DIR, root / "basic_pitch", ignore=shutil.ignore_patterns("__pycache__"))
+    for manifest_path in sorted(MODELS.glob("*/manifest.json")):
+        if manifest_path.parent != BASIC_PITCH_DIR:
+            (root / manifest_path.parent.name).symlink_to(manifest_path.parent)  # read-only use: no copy
     manifest = json.loads((BASIC_PITCH_DIR / "manifest.json").read_text())
     broken = {**manifest, "name": "corrupt_model", "kind": "test-broken", "fetch": None}
     _write_model(root / "corrupt_model", broken, b"\x00not an onnx graph" * 100)

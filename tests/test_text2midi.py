@@ -45,7 +45,7 @@ def test_generate_obeys_the_prompt(client: Client) -> None:
     spec = result["spec"]
     assert (spec["bpm"], spec["key_tonic"], spec["key_mode"]) == (140, 5, "minor")
     assert (spec["meter"], spec["bars"]) == ("4/4", 8)
-    assert {"bpm", "key", "bars"} <= set(spec["explicit"])
+    assert {"bpm", "key_tonic", "key_mode", "bars"} <= set(spec["explicit"])
     midi = mido.MidiFile(file=io.BytesIO(data))
     assert midi.type == 1
     meta = {m.type: m for m in midi.tracks[0] if m.is_meta}

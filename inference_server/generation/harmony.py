@@ -12,6 +12,7 @@ __all__ = ["StepChord", "chords_per_step", "sample_progression"]
 
 #: (root pitch class, chord pitch classes, required pitch classes), absolute (not key-relative).
 StepChord = tuple[int, tuple[int, ...], tuple[int, ...]]
+PHRASE_BARS = 4
 
 
 def _tonic_symbol(spec: MusicSpec) -> str:
@@ -32,13 +33,23 @@ def sample_progression(
     scale = set(MODES[spec.key_mode])
     symbols = [_tonic_symbol(spec)]
     previous = "0:" + ("m" if MODES[spec.key_mode][2] == 3 else "")
+    tonic_label = previous
     for bar in range(1, spec.bars):
+        if bar % PHRASE_BARS == 0 and bar < spec.bars - 1:
+            # Each phrase starts at home, as loops and songs do.
+            symbols.append(_tonic_symbol(spec))
+            previous = tonic_label
+            continue
         row = rows.get(previous) or rows.get("<start>") or {}
         options = [(label, n) for label, n in sorted(row.items()) if int(label.split(":")[0]) in scale]
-        if bar == spec.bars - 1 and spec.bars >= 4:
-            # Cadence: prefer a dominant or the tonic to close the phrase, if the table knows one.
-            cadential = [(label, n) for label, n in options if label.split(":")[0] in ("0", "7")]
-            options = cadential or options
+        if bar == spec.bars - 1 and spec.bars >= 2:
+            # Close on the tonic: the cadence is what tells a listener (and a key finder) the key.
+            symbols.append(_tonic_symbol(spec))
+            break
+        if bar == spec.bars - 2 and spec.bars >= 4:
+            # Prepare it with the dominant when the table has one.
+            dominant = [(label, n) for label, n in options if label.split(":")[0] == "7"]
+            options = dominant or options
         if not options:
             symbols.append(symbols[-1])
             continue

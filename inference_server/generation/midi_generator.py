@@ -25,7 +25,7 @@ from promptdaw.models.text2midi.features import (
 )
 
 from ..music.spec import MusicSpec
-from ..music.theory import scale_pitch_classes
+from ..music.theory import key_profile, scale_pitch_classes
 from ..runtime import OnnxModel
 from .clip import Clip, ClipNote, ClipTrack
 from .harmony import StepChord, chords_per_step, sample_progression
@@ -54,6 +54,11 @@ RULES = {
 }
 MIN_CHORD_VOICES, MAX_CHORD_VOICES = 3, 5
 DRUM_FLOOR = 0.04  # drum probabilities below this are noise, not grooves
+ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
+KICK = 36  # GM bass drum 1
+#: How strongly lines lean towards the key's stable tones (tonic, fifth, third).
+KEY_BIAS_POWER = 1.0
+SOLO_KEY_BIAS_POWER = 2.5
 
 
 @dataclass
@@ -164,12 +169,20 @@ class MidiGenerator:
         active: list[dict[int, tuple[int, int]]] = [{} for _ in parts]  # window index -> (start, velocity)
         notes: list[list[ClipNote]] = [[] for _ in parts]
         drums = np.array([RULES[r].pitches == "drums" for r in roles])
+        last_pc: list[int | None] = [None] * len(parts)
+        # A line heard alone (no other pitched part) must state the key by itself: lean harder.
+        solo = sum(RULES[r].pitches != "drums" for r in roles) == 1
+        power = SOLO_KEY_BIAS_POWER if solo else KEY_BIAS_POWER
+        bias = np.stack([self._key_bias(spec, role, pitches[b], power) for b, role in enumerate(roles)])
+        kick_steps = set(beat_steps(spec.meter)) if "four_on_the_floor" in spec.idioms else set()
         for t in range(total):
             out = self.model.run({"static": static[t], "prev_roll": prev, "state": state})
             onset_p, sustain_p, state = out["onset"], out["sustain"], out["state"]
             # Everything random for this step, for all parts at once: numpy per part is slow.
-            p = onset_p * allowed[t]
-            p[drums] = np.where(p[drums] >= DRUM_FLOOR, p[drums], 0.0)
+            p = onset_p * allowed[t] * bias
+            # Drums: sharpen (temperature 0.5) so a groove's strong hits always land; drop noise.
+            sharp = p[drums] ** 2 / (p[drums] ** 2 + (1 - p[drums]) ** 2)
+            p[drums] = np.where(p[drums] >= DRUM_FLOOR, sharp, 0.0)
             p_any = 1 - np.prod(1 - np.minimum(p, 0.999), axis=1)
             uniform = rng.random((len(parts), 2 * N_PITCHES + 2))
             jitter = rng.integers(-4, 5, (len(parts), N_PITCHES))
@@ -182,10 +195,17 @@ class MidiGenerator:
                     holds = np.flatnonzero(sounding_roll[t] & ~onset_roll[t])
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity_roll[t])
                 else:
+                    chance = float(p_any[b])
+                    if role == "arp" and t % 2 == 0:
+                        chance = max(chance, ARP_EIGHTH_FLOOR)  # an arpeggiator keeps its rate
                     starts, holds = self._sample(
-                        role, p[b], float(p_any[b]), sustain_p[b], allowed[t, b], chords[t], pitches[b], active[b],
-                        bool(change[t]), uniform[b], rng,
+                        role, p[b], chance, sustain_p[b], allowed[t, b], chords[t], pitches[b], active[b],
+                        bool(change[t]), uniform[b], rng, last_pc[b],
                     )  # fmt: skip
+                    if len(starts):
+                        last_pc[b] = int(pitches[b][starts[-1]]) % 12
+                    if role == "drums" and t % spec.steps_per_bar in kick_steps:
+                        starts = np.union1d(starts, [KICK - ROLE_BASE["drums"]])
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
                 # What the network hears next step: this step's onsets, then everything sounding.
                 for i, (start, _) in active[b].items():
@@ -234,6 +254,7 @@ class MidiGenerator:
         chord_change: bool,
         uniform: np.ndarray,
         rng: np.random.Generator,
+        last_pc: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Onsets and held notes of one part at one step.
 
@@ -248,6 +269,10 @@ class MidiGenerator:
         holds = np.array([i for i in active if allowed[i] and hold_draws[i] < sustain_p[i]], dtype=int)
         decide = uniform[-1]
         if rules.monophonic:
+            if role == "arp" and last_pc is not None:
+                # A broken chord moves on: never the pitch class just played, in any octave.
+                moved = np.where(pitches % 12 == last_pc, 0.0, p)
+                p = moved if moved.sum() > 0 else p
             if role == "bass" and chord_change:
                 p = p * np.where(pitches % 12 == chord[0], 4.0, 1.0)  # land on the root at a change
                 p_any = 1 - float(np.prod(1 - np.minimum(p, 0.999)))
@@ -285,6 +310,18 @@ class MidiGenerator:
         return np.array(sorted(chosen), dtype=int)
 
     # ------------------------------------------------------------------ masks and helpers
+
+    @staticmethod
+    def _key_bias(spec: MusicSpec, role: str, pitches: np.ndarray, power: float) -> np.ndarray:
+        """Weights that make single lines (bass, melody, arp) favour the key's stable tones, so
+        a line heard alone still states its key; chords and drums are left as they are."""
+        if role not in ("bass", "melody", "arp"):
+            return np.ones(N_PITCHES, np.float32)
+        # Aarden-Essen rates describe how often degrees sound in real lines (fifth and third
+        # nearly as often as the tonic), which is what makes a key audible in a single line.
+        profile = np.asarray(key_profile(spec.key_tonic, spec.key_mode, "aarden"))
+        weights = (profile / profile.mean()) ** power
+        return weights[pitches % 12].astype(np.float32)
 
     @staticmethod
     def _window_pitches(spec: MusicSpec, role: str) -> np.ndarray:

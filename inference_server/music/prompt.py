@@ -856,6 +856,16 @@ def _expand_chords(symbols: Sequence[str], bars: int, beats_per_bar: float, per_
 # --------------------------------------------------------------------------- entry point
 
 
+def _find_idioms(scan: _Scan) -> tuple[str, ...]:
+    """Groove idioms the prompt names ("four on the floor"), in a stable order."""
+    def words(text: str) -> str:
+        return " " + re.sub(r"[^a-z0-9]+", " ", text) + " "
+
+    text = words(scan.lower)
+    found = {idiom for phrase, idiom in lx.IDIOM_WORDS.items() if words(phrase) in text}
+    return tuple(sorted(found))
+
+
 def _check_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
         raise _invalid("prompt", type(prompt).__name__, "expected a string")
@@ -1045,6 +1055,7 @@ def parse_prompt(
         "swing": words.swing is not None,
         "density": words.density is not None,
         "feel": words.feel is not None,
+        "idioms": bool(idioms := _find_idioms(scan)),
     }
     meter = meter or genre.meter
     bars = bars or _default_bars(symbols, per_bar)
@@ -1063,5 +1074,6 @@ def parse_prompt(
         density=round(min(1.0, max(0.0, density)), 3),
         feel=words.feel or genre.feel,
         seed=seed,
+        idioms=idioms or lx.IDIOM_DEFAULTS.get(genre.name, ()),
         explicit=frozenset(name for name, is_set in explicit.items() if is_set),
     )

@@ -46,6 +46,8 @@ class MusicSpec:
     density: float = 0.5  # 0 sparse .. 1 busy
     feel: str = "normal"  # "normal", "half-time", "double-time"
     seed: int = 0
+    #: Named patterns the music must keep, e.g. "four_on_the_floor" (a kick on every beat).
+    idioms: tuple[str, ...] = ()
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -84,5 +86,6 @@ class MusicSpec:
             density=float(data.get("density", 0.5)),
             feel=str(data.get("feel", "normal")),
             seed=int(data.get("seed", 0)),
+            idioms=tuple(data.get("idioms", ())),
             explicit=frozenset(data.get("explicit", ())),
         )

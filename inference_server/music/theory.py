@@ -16,6 +16,7 @@ __all__ = [
     "Chord",
     "chord_symbol",
     "estimate_key",
+    "key_profile",
     "parse_chord",
     "parse_note",
     "parse_pitch_class",
@@ -211,13 +212,28 @@ _MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.
 _MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 
 
+# Aarden-Essen profiles: how often each degree sounds in folk melodies of a key (the
+# weighting music21's key analysis uses by default).
+_AARDEN_MAJOR = (17.77, 0.15, 14.93, 0.16, 19.80, 11.36, 0.29, 22.06, 0.15, 8.15, 0.23, 4.95)
+_AARDEN_MINOR = (18.26, 0.74, 14.05, 16.86, 0.70, 14.44, 0.70, 18.62, 4.57, 1.93, 7.38, 1.76)
+_PROFILES = {"krumhansl": (_MAJOR_PROFILE, _MINOR_PROFILE), "aarden": (_AARDEN_MAJOR, _AARDEN_MINOR)}
+
+
+def key_profile(tonic: int, mode: str, kind: str = "krumhansl") -> tuple[float, ...]:
+    """Weight of each pitch class (C = 0) in a key: Krumhansl-Kessler stability ratings or
+    Aarden-Essen occurrence rates. Modes use the profile of the major or minor key they
+    sound closest to."""
+    major, minor = _PROFILES[kind]
+    profile = major if MODES[mode][2] == 4 else minor
+    return tuple(profile[(pc - tonic) % 12] for pc in range(12))
+
+
 def estimate_key(weights: Sequence[float]) -> tuple[int, str]:
     """(tonic, "major" | "minor") best correlated with 12 pitch-class weights (e.g. durations)."""
     best, best_score = (0, "major"), -2.0
-    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+    for mode in ("major", "minor"):
         for tonic in range(12):
-            rotated = [profile[(pc - tonic) % 12] for pc in range(12)]
-            score = _correlation(weights, rotated)
+            score = _correlation(weights, key_profile(tonic, mode))
             if score > best_score:
                 best, best_score = (tonic, mode), score
     return best

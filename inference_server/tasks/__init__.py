@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..jobs import JobContext, TaskResult
+from .generate_loop import generate_loop
 from .generate_midi import continue_midi, generate_midi, regenerate_midi, vary_midi
+from .generate_sample import generate_sample
 from .load import load
+from .render_midi import render_midi
 from .separate import separate
 from .transcribe import transcribe
 
@@ -24,6 +27,9 @@ TASKS: dict[str, Callable[[JobContext], TaskResult]] = {
     "continue-midi": continue_midi,
     "regenerate-midi": regenerate_midi,
     "separate": separate,
+    "generate-loop": generate_loop,
+    "render-midi": render_midi,
+    "generate-sample": generate_sample,
 }
 
 #: Default per-request timeout; a request may lower or raise it with ``timeout_s``.
@@ -35,4 +41,7 @@ DEFAULT_TIMEOUTS_S: dict[str, float] = {
     "continue-midi": 60.0,
     "regenerate-midi": 60.0,
     "separate": 600.0,
+    "generate-loop": 120.0,
+    "render-midi": 300.0,
+    "generate-sample": 60.0,
 }

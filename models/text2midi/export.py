@@ -99,6 +99,8 @@ def export_model(net: RollGRU, out_dir: Path, config: dict[str, Any], *, version
             "state": {"name": "next_state", "shape": [hp["layers"], "batch", hp["hidden"]], "dtype": "float32"},
         },
         "metrics": metrics,
+        # One small matrix product per step: extra threads only add hand-off latency.
+        "runtime": {"intra_op_threads": 1},
     }
     atomic_write_bytes(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode())
     return model_path

@@ -1,0 +1,76 @@
+/*
+ * promptdaw bridge: a ZeroMQ DEALER connection to the daemon.
+ *
+ * Owned by exactly one thread (the plugin's worker, or a test executable); not thread-safe.
+ * Nothing blocks longer than the time-out it is given, and nothing throws.
+ */
+
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "Protocol.hpp"
+
+namespace promptdaw {
+
+/** Error codes the client itself reports (the daemon's codes are in docs/protocol.md). */
+namespace local_error {
+constexpr const char* kUnreachable = "unreachable"; ///< no daemon accepted a connection in time
+constexpr const char* kNoReply = "no_reply";        ///< the daemon fell silent past the time-out
+constexpr const char* kBadReply = "bad_reply";      ///< a reply broke the protocol
+constexpr const char* kSocket = "socket";           ///< ZeroMQ itself failed
+} // namespace local_error
+
+class Client {
+public:
+    enum class Status { Ok, Timeout, Failed };
+
+    explicit Client(std::string endpoint);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    const std::string& endpoint() const noexcept { return fEndpoint; }
+    bool isOpen() const noexcept { return fSocket != nullptr; }
+
+    /** Creates the socket and starts connecting (ZeroMQ connects in the background). */
+    bool open(std::string& error);
+    /** Closes the socket; pending messages are dropped (linger 0). */
+    void close() noexcept;
+
+    /** Sends one message, waiting at most `waitMs` for a connection to the daemon. The socket
+        only queues messages for a connected daemon, so "no daemon" is a Timeout here. */
+    Status send(const Frames& frames, int waitMs, std::string& error);
+    Status send(const Request& request, int waitMs, std::string& error);
+
+    /** Waits at most `timeoutMs` for one message. A message that breaks the protocol is Failed. */
+    Status receive(Reply& reply, int timeoutMs, std::string& error);
+
+private:
+    std::string fEndpoint;
+    void* fContext = nullptr;
+    void* fSocket = nullptr;
+};
+
+/** How a blocking call() behaves. */
+struct CallOptions {
+    int connectMs = 1000;   ///< how long to wait for a connection before `unreachable`
+    int silenceMs = 30000;  ///< longest silence from the daemon (progress resets it) before `no_reply`
+    std::function<void(double fraction, const std::string& stage)> onProgress;
+    /** Polled while waiting; once it returns true a `cancel` request is sent (once). */
+    std::function<bool()> cancelRequested;
+};
+
+/** The final answer to a call: the daemon's result or error, or a local error. */
+struct CallOutcome {
+    bool ok = false;        ///< a `result` arrived
+    Reply reply;            ///< the final reply, when one arrived
+    std::string code;       ///< error code: the daemon's, or one of local_error
+    std::string message;
+};
+
+/** Sends `request` and waits for its final reply, forwarding progress events. */
+CallOutcome call(Client& client, const Request& request, const CallOptions& options);
+
+} // namespace promptdaw

@@ -1,0 +1,520 @@
+/*
+ * promptdaw bridge: the plugin (DSP side). See PromptdawPlugin.hpp for the threads.
+ */
+
+#include "PromptdawPlugin.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "Files.hpp"
+
+// Real-time checker hooks. Undefined (null) in normal hosts; tests preload librtcheck.so,
+// which defines them to count allocations and lock calls made inside run().
+extern "C" {
+__attribute__((weak, visibility("default"))) void promptdaw_rtcheck_enter(void);
+__attribute__((weak, visibility("default"))) void promptdaw_rtcheck_leave(void);
+__attribute__((weak, visibility("default"))) void promptdaw_rtcheck_pause(void);
+__attribute__((weak, visibility("default"))) void promptdaw_rtcheck_resume(void);
+}
+
+START_NAMESPACE_DISTRHO
+
+using promptdaw::ClipData;
+using promptdaw::ClipHandle;
+using promptdaw::ClipKind;
+using promptdaw::Json;
+
+namespace {
+
+const char* connectionName(int c)
+{
+    switch (c)
+    {
+    case kConnConnected: return "connected";
+    case kConnUnreachable: return "unreachable";
+    case kConnStarting: return "starting";
+    default: return "unknown";
+    }
+}
+
+const char* jobName(int j)
+{
+    switch (j)
+    {
+    case kJobRunning: return "running";
+    case kJobDone: return "done";
+    case kJobFailed: return "failed";
+    case kJobCancelled: return "cancelled";
+    default: return "idle";
+    }
+}
+
+struct StateInfo {
+    const char* key;
+    const char* label;
+    const char* defaultValue;
+    uint32_t hints;
+    const char* description;
+};
+
+// Indexed by the States enum.
+const StateInfo kStates[kStateCount] = {
+    {"prompt", "Prompt", "", kStateIsHostWritable, "What to generate, in words"},
+    {"mode", "Mode", "loop", kStateIsHostWritable, "sample, loop or midi"},
+    {"bars", "Bars", "4", kStateIsHostWritable, "Length of loops and MIDI clips in bars (1..32)"},
+    {"seed", "Seed", "", kStateIsHostWritable, "Empty for a new random seed per request, else an integer"},
+    {"note", "Root note", "C3", kStateIsHostWritable, "Sample mode: the note the sample is generated at"},
+    {"key", "Key", "", kStateIsHostWritable, "Optional key, e.g. A minor"},
+    {"endpoint", "Daemon endpoint", "", kStateIsHostWritable, "Empty for $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467"},
+    {"daemon_command", "Daemon command", "", kStateIsHostWritable,
+     "Command that starts a daemon ({endpoint} is replaced); empty for: promptdaw serve --endpoint {endpoint}"},
+    {"autostart", "Start daemon", "1", kStateIsHostWritable, "1: start the daemon when none answers"},
+    {"library", "Library folder", "", kStateIsHostWritable, "Export folder; empty for ~/.local/share/promptdaw/library"},
+    {"host_tempo", "Follow host tempo", "1", kStateIsHostWritable,
+     "1: requests carry the host's tempo and meter (loops fit the project); 0: the prompt decides"},
+    {"clip", "Clip", "", kStateIsOnlyForDSP, "The generated clip (JSON with base64 audio and MIDI)"},
+    {"generate", "Generate", "", 0, "Trigger: any non-empty value sends a request"},
+    {"cancel", "Cancel", "", 0, "Trigger: cancel the running request"},
+    {"export", "Export", "", 0, "Trigger: write the clip into the library folder"},
+    {"connect", "Connect", "", 0, "Trigger: check the daemon now, starting it if configured"},
+    {"status", "Status", "", kStateIsOnlyForDSP, "Read-only JSON status"},
+};
+
+int stateIndex(const char* key)
+{
+    for (int i = 0; i < kStateCount; ++i)
+        if (std::strcmp(kStates[i].key, key) == 0)
+            return i;
+    return -1;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------- lifetime
+
+PromptdawPlugin::PromptdawPlugin() : Plugin(kParamCount, 0, kStateCount)
+{
+    // Metadata-only instances (created by hosts and the LV2 turtle generator) stay inert.
+    if (isDummyInstance())
+        return;
+    fWorker = std::make_unique<promptdaw::Worker>(
+        [this](std::shared_ptr<const ClipData> clip) { publishClip(std::move(clip), std::string()); }, fTransport);
+    fWorker->setSampleRate(getSampleRate());
+    fWorker->start();
+    fEngine.prepare(getSampleRate());
+}
+
+PromptdawPlugin::~PromptdawPlugin()
+{
+    if (fWorker)
+        fWorker->stop(); // first: it may still publish
+    fWorker.reset();
+    delete fCurrent;     // the audio thread has stopped
+}
+
+// ---------------------------------------------------------------------------------- init
+
+void PromptdawPlugin::initParameter(uint32_t index, Parameter& parameter)
+{
+    switch (index)
+    {
+    case kParamGain:
+        parameter.hints = kParameterIsAutomatable;
+        parameter.name = "Gain";
+        parameter.symbol = "gain";
+        parameter.unit = "dB";
+        parameter.ranges.min = -60.f;
+        parameter.ranges.max = 12.f;
+        parameter.ranges.def = 0.f;
+        break;
+    case kParamAudition:
+        parameter.hints = kParameterIsAutomatable | kParameterIsBoolean | kParameterIsInteger;
+        parameter.name = "Audition MIDI";
+        parameter.symbol = "audition";
+        parameter.ranges.min = 0.f;
+        parameter.ranges.max = 1.f;
+        parameter.ranges.def = 1.f;
+        break;
+    case kParamConnection:
+        parameter.hints = kParameterIsOutput | kParameterIsInteger;
+        parameter.name = "Daemon connection";
+        parameter.symbol = "connection";
+        parameter.ranges.max = 3.f;
+        break;
+    case kParamJob:
+        parameter.hints = kParameterIsOutput | kParameterIsInteger;
+        parameter.name = "Request state";
+        parameter.symbol = "job";
+        parameter.ranges.max = 4.f;
+        break;
+    case kParamProgress:
+        parameter.hints = kParameterIsOutput;
+        parameter.name = "Progress";
+        parameter.symbol = "progress";
+        parameter.ranges.max = 1.f;
+        break;
+    case kParamClipKind:
+        parameter.hints = kParameterIsOutput | kParameterIsInteger;
+        parameter.name = "Clip kind";
+        parameter.symbol = "clip_kind";
+        parameter.ranges.max = 3.f;
+        break;
+    case kParamPlayhead:
+        parameter.hints = kParameterIsOutput;
+        parameter.name = "Playhead";
+        parameter.symbol = "playhead";
+        parameter.ranges.max = 1.f;
+        break;
+    }
+}
+
+void PromptdawPlugin::initState(uint32_t index, State& state)
+{
+    if (index >= kStateCount)
+        return;
+    const StateInfo& info = kStates[index];
+    state.key = info.key;
+    state.label = info.label;
+    state.defaultValue = info.defaultValue;
+    state.hints = info.hints;
+    state.description = info.description;
+}
+
+// ---------------------------------------------------------------------------------- parameters
+
+float PromptdawPlugin::getParameterValue(uint32_t index) const
+{
+    switch (index)
+    {
+    case kParamGain: return fGainDb.load(std::memory_order_relaxed);
+    case kParamAudition: return fAudition.load(std::memory_order_relaxed);
+    case kParamConnection: return fWorker ? float(fWorker->connection()) : 0.f;
+    case kParamJob: return fWorker ? float(fWorker->job()) : 0.f;
+    case kParamProgress: return fWorker ? fWorker->progress() : 0.f;
+    case kParamClipKind: return float(fClipKind.load(std::memory_order_relaxed));
+    case kParamPlayhead: return fPlayhead.load(std::memory_order_relaxed);
+    default: return 0.f;
+    }
+}
+
+void PromptdawPlugin::setParameterValue(uint32_t index, float value)
+{
+    switch (index)
+    {
+    case kParamGain:
+        fGainDb.store(value, std::memory_order_relaxed);
+        fGain.store(value <= -60.f ? 0.f : std::pow(10.f, value / 20.f), std::memory_order_relaxed);
+        break;
+    case kParamAudition:
+        fAudition.store(value >= 0.5f ? 1.f : 0.f, std::memory_order_relaxed);
+        break;
+    }
+}
+
+// ---------------------------------------------------------------------------------- states
+
+String PromptdawPlugin::getState(const char* key) const
+{
+    const promptdaw::Settings s = settings();
+    switch (stateIndex(key))
+    {
+    case kStatePrompt: return String(s.prompt.c_str());
+    case kStateMode: return String(promptdaw::clipKindName(s.mode));
+    case kStateBars: return String(std::to_string(s.bars).c_str());
+    case kStateSeed: return String(s.seed.c_str());
+    case kStateNote: return String(s.note.c_str());
+    case kStateKey: return String(s.key.c_str());
+    case kStateEndpoint: return String(s.endpoint.c_str());
+    case kStateDaemonCommand: return String(s.daemonCommand.c_str());
+    case kStateAutostart: return String(s.autostart ? "1" : "0");
+    case kStateLibrary: return String(s.library.c_str());
+    case kStateHostTempo: return String(s.hostTempo ? "1" : "0");
+    case kStateClip: {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        return String(fLatestClipState.c_str());
+    }
+    case kStateStatus: return String(statusJson().c_str());
+    default: return String(); // triggers are never saved
+    }
+}
+
+void PromptdawPlugin::setState(const char* key, const char* value)
+{
+    // No exception may reach the host.
+    try
+    {
+        const int index = stateIndex(key);
+        const std::string v = value != nullptr ? value : "";
+        promptdaw::Settings snapshot;
+        bool reconfigure = false;
+        {
+            std::lock_guard<std::mutex> lock(fSettingsMutex);
+            promptdaw::Settings& s = fSettings;
+            switch (index)
+            {
+            case kStatePrompt: s.prompt = v; break;
+            case kStateMode: {
+                ClipKind kind;
+                if (promptdaw::clipKindFromName(v, kind))
+                    s.mode = kind;
+                break;
+            }
+            case kStateBars: {
+                const int bars = std::atoi(v.c_str());
+                if (bars >= 1 && bars <= 32)
+                    s.bars = bars;
+                break;
+            }
+            case kStateSeed: s.seed = v; break;
+            case kStateNote: s.note = v; break;
+            case kStateKey: s.key = v; break;
+            case kStateEndpoint: s.endpoint = v; reconfigure = true; break;
+            case kStateDaemonCommand: s.daemonCommand = v; reconfigure = true; break;
+            case kStateAutostart: s.autostart = v != "0" && v != "false"; reconfigure = true; break;
+            case kStateLibrary: s.library = v; reconfigure = true; break;
+            case kStateHostTempo: s.hostTempo = v != "0" && v != "false"; break;
+            default: break;
+            }
+            snapshot = s;
+        }
+        if (!fWorker)
+            return;
+        switch (index)
+        {
+        case kStateClip: {
+            {
+                std::lock_guard<std::mutex> lock(fClipMutex);
+                if (v == fLatestClipState)
+                    return; // the host handing back what it just saved
+            }
+            auto clip = std::make_shared<ClipData>();
+            std::string problem;
+            if (!promptdaw::clipFromState(v, *clip, problem))
+            {
+                std::shared_ptr<const ClipData> kept;
+                {
+                    std::lock_guard<std::mutex> lock(fClipMutex);
+                    kept = fLatestClip;
+                }
+                fWorker->clipChanged(kept, "the saved clip could not be read: " + problem);
+                return;
+            }
+            std::shared_ptr<const ClipData> published;
+            if (clip->kind != ClipKind::None)
+                published = clip;
+            publishClip(published, published ? v : std::string()); // the text is already the state
+            fWorker->clipChanged(published, std::string());
+            break;
+        }
+        case kStateGenerate:
+            if (!v.empty())
+                fWorker->generate(snapshot);
+            break;
+        case kStateCancel:
+            if (!v.empty())
+                fWorker->cancel();
+            break;
+        case kStateExport:
+            if (!v.empty())
+            {
+                std::shared_ptr<const ClipData> clip;
+                {
+                    std::lock_guard<std::mutex> lock(fClipMutex);
+                    clip = fLatestClip;
+                }
+                fWorker->exportClip(clip, snapshot);
+            }
+            break;
+        case kStateConnect:
+            if (!v.empty())
+                fWorker->connect(snapshot);
+            break;
+        default:
+            if (reconfigure)
+                fWorker->configure(snapshot);
+            break;
+        }
+    }
+    catch (const std::exception& e)
+    {
+        d_stderr2("promptdaw: setState(%s) failed: %s", key, e.what());
+    }
+}
+
+void PromptdawPlugin::publishClip(std::shared_ptr<const ClipData> clip, std::string text)
+{
+    // Serialized once here (off the audio thread) so that saving a project is a copy.
+    if (clip && text.empty())
+        text = promptdaw::clipToState(*clip);
+    std::lock_guard<std::mutex> lock(fClipMutex);
+    fLatestClip = clip;
+    fLatestClipState = std::move(text);
+    fExchange.publish(new ClipHandle{std::move(clip)});
+}
+
+// ---------------------------------------------------------------------------------- for the UI
+
+promptdaw::WorkerStatus PromptdawPlugin::status() const
+{
+    return fWorker ? fWorker->status() : promptdaw::WorkerStatus();
+}
+
+uint64_t PromptdawPlugin::statusVersion() const noexcept { return fWorker ? fWorker->statusVersion() : 0; }
+
+promptdaw::Settings PromptdawPlugin::settings() const
+{
+    std::lock_guard<std::mutex> lock(fSettingsMutex);
+    return fSettings;
+}
+
+std::string PromptdawPlugin::statusJson() const
+{
+    const promptdaw::WorkerStatus s = status();
+    Json j = {
+        {"connection", connectionName(s.connection)},
+        {"endpoint", s.endpoint},
+        {"daemon_version", s.daemonVersion},
+        {"daemon_pid", s.daemonPid},
+        {"daemon_started_here", s.daemonStartedHere},
+        {"job", jobName(s.job)},
+        {"generations", s.generations},
+        {"request_type", s.requestType},
+        {"request_id", s.requestId},
+        {"request_params", s.requestParams},
+        {"progress", s.progress},
+        {"stage", s.stage},
+        {"message", s.message},
+        {"exported", s.exported},
+        {"version", s.version},
+    };
+    j["error"] = s.errorCode.empty() ? Json(nullptr) : Json{{"code", s.errorCode}, {"message", s.errorMessage}};
+    std::shared_ptr<const ClipData> clip;
+    {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        clip = fLatestClip;
+    }
+    if (clip)
+    {
+        j["clip"] = {
+            {"kind", promptdaw::clipKindName(clip->kind)},
+            {"prompt", clip->prompt},
+            {"seed", clip->seed},
+            {"request_id", clip->requestId},
+            {"sample_rate", clip->sampleRate},
+            {"channels", clip->channels},
+            {"frames", clip->frames},
+            {"bpm", clip->bpm},
+            {"meter", std::to_string(clip->meterNumerator) + "/" + std::to_string(clip->meterDenominator)},
+            {"bars", clip->bars},
+            {"length_beats", clip->lengthBeats},
+            {"root_note", clip->rootNote},
+            {"midi_events", clip->events.size()},
+        };
+        Json stems = Json::array();
+        for (const promptdaw::Stem& stem : clip->stems)
+            stems.push_back(stem.name);
+        j["clip"]["stems"] = stems;
+    }
+    else
+        j["clip"] = nullptr;
+    promptdaw::TransportInfo t;
+    double sampleRate = 0.0;
+    if (fTransport.read(t, sampleRate))
+        j["transport"] = {{"playing", t.playing}, {"bbt_valid", t.bbtValid}, {"bpm", t.bpm},
+                          {"meter", std::to_string(int(t.beatsPerBar)) + "/" + std::to_string(int(t.beatType))},
+                          {"sample_rate", sampleRate}};
+    else
+        j["transport"] = nullptr;
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// ---------------------------------------------------------------------------------- processing
+
+void PromptdawPlugin::activate()
+{
+    fEngine.prepare(getSampleRate());
+    if (fWorker)
+        fWorker->setSampleRate(getSampleRate());
+}
+
+void PromptdawPlugin::sampleRateChanged(double newSampleRate)
+{
+    fEngine.prepare(newSampleRate);
+    if (fWorker)
+        fWorker->setSampleRate(newSampleRate);
+}
+
+bool PromptdawPlugin::writeMidi(uint32_t frame, const uint8_t* data, uint8_t size) noexcept
+{
+    MidiEvent event;
+    event.frame = frame;
+    event.size = size;
+    std::memcpy(event.data, data, size);
+    event.dataExt = nullptr;
+    // The host's event list is the host's code: the real-time checker does not count it.
+    if (promptdaw_rtcheck_pause != nullptr)
+        promptdaw_rtcheck_pause();
+    const bool written = writeMidiEvent(event);
+    if (promptdaw_rtcheck_resume != nullptr)
+        promptdaw_rtcheck_resume();
+    return written;
+}
+
+void PromptdawPlugin::run(const float**, float** outputs, uint32_t frames, const MidiEvent* midiEvents,
+                          uint32_t midiEventCount)
+{
+    if (promptdaw_rtcheck_enter != nullptr)
+        promptdaw_rtcheck_enter();
+
+    ClipHandle* next = fExchange.take(fCurrent);
+    if (next != fCurrent)
+    {
+        fCurrent = next;
+        fEngine.setClip(fCurrent != nullptr ? fCurrent->data.get() : nullptr);
+    }
+
+    const TimePosition& pos = getTimePosition();
+    promptdaw::TransportInfo t;
+    t.playing = pos.playing;
+    t.frame = pos.frame;
+    t.bbtValid = pos.bbt.valid;
+    if (pos.bbt.valid)
+    {
+        t.bpm = pos.bbt.beatsPerMinute;
+        t.beatsPerBar = pos.bbt.beatsPerBar;
+        t.beatType = pos.bbt.beatType;
+        t.bar = pos.bbt.bar;
+        t.beat = pos.bbt.beat;
+        t.tick = pos.bbt.tick;
+        t.ticksPerBeat = pos.bbt.ticksPerBeat;
+    }
+    fTransport.write(t, getSampleRate());
+
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < midiEventCount && count < kMaxMidiIn; ++i)
+    {
+        if (midiEvents[i].size > 3)
+            continue; // sysex: not for us
+        promptdaw::MidiInEvent& e = fMidiIn[count++];
+        e.frame = midiEvents[i].frame;
+        e.size = uint8_t(midiEvents[i].size);
+        std::memcpy(e.data, midiEvents[i].data, 3);
+    }
+
+    fEngine.process(outputs[0], outputs[1], frames, fMidiIn, count, t, fGain.load(std::memory_order_relaxed),
+                    fAudition.load(std::memory_order_relaxed) >= 0.5f, this);
+
+    const ClipData* clip = fEngine.clip();
+    fClipKind.store(clip != nullptr ? int(clip->kind) : 0, std::memory_order_relaxed);
+    fPlayhead.store(fEngine.playhead(), std::memory_order_relaxed);
+
+    if (promptdaw_rtcheck_leave != nullptr)
+        promptdaw_rtcheck_leave();
+}
+
+// ---------------------------------------------------------------------------------- entry point
+
+Plugin* createPlugin() { return new PromptdawPlugin(); }
+
+END_NAMESPACE_DISTRHO

@@ -1,0 +1,122 @@
+/*
+ * promptdaw bridge: the plugin (DSP side).
+ *
+ * Threads:
+ *   audio thread   run(): takes new clips from ClipExchange, reads the transport, renders
+ *                  through Engine, writes MIDI out. No allocation, locks or waiting.
+ *   host threads   setState()/getState()/parameters: settings under a mutex the audio
+ *                  thread never takes; commands go to the worker's queue.
+ *   worker thread  Worker: the daemon connection; publishes clips through ClipExchange.
+ *   UI thread      reads status() and settings() (copies under the same non-RT mutexes).
+ */
+
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "DistrhoPlugin.hpp"
+
+#include "Clip.hpp"
+#include "Engine.hpp"
+#include "Exchange.hpp"
+#include "Worker.hpp"
+
+START_NAMESPACE_DISTRHO
+
+class PromptdawPlugin : public Plugin, private promptdaw::MidiSink {
+public:
+    PromptdawPlugin();
+    ~PromptdawPlugin() override;
+
+    /** For the UI: a copy of the worker's state (null-safe when the worker does not run). */
+    promptdaw::WorkerStatus status() const;
+    /** For the UI: changes whenever status() would return something new. */
+    uint64_t statusVersion() const noexcept;
+    /** For the UI and tests: the settings now in effect. */
+    promptdaw::Settings settings() const;
+    /** The `status` state: JSON of connection, request, clip, transport. */
+    std::string statusJson() const;
+
+protected:
+    // ------------------------------------------------------------------------------ information
+
+    /** Plugin label (symbol-safe). */
+    const char* getLabel() const override { return "promptdaw"; }
+    /** One-line description shown by hosts. */
+    const char* getDescription() const override
+    {
+        return "Type a prompt, get a sample, a loop or a MIDI clip from the local promptdaw daemon.";
+    }
+    /** Maker. */
+    const char* getMaker() const override { return "promptdaw"; }
+    /** Home page. */
+    const char* getHomePage() const override { return "https://github.com/promptdaw/promptdaw"; }
+    /** License. */
+    const char* getLicense() const override { return "MIT"; }
+    /** Version, 0.1.0. */
+    uint32_t getVersion() const override { return d_version(0, 1, 0); }
+    /** Unique id for formats that need one. */
+    int64_t getUniqueId() const override { return d_cconst('P', 'd', 'B', 'r'); }
+
+    // ------------------------------------------------------------------------------ init
+
+    /** Parameters: gain and audition in; connection, job, progress, clip kind, playhead out. */
+    void initParameter(uint32_t index, Parameter& parameter) override;
+    /** States: settings, the clip, triggers and the read-only status (see DistrhoPluginInfo.h). */
+    void initState(uint32_t index, State& state) override;
+
+    // ------------------------------------------------------------------------------ internal data
+
+    /** Any thread, including the audio thread: atomics only. */
+    float getParameterValue(uint32_t index) const override;
+    /** Any thread, including the audio thread: atomics only. */
+    void setParameterValue(uint32_t index, float value) override;
+    /** Non-real-time threads: settings, the clip (cached text), "" for triggers, status JSON. */
+    String getState(const char* key) const override;
+    /** Non-real-time threads: settings, a saved clip, or a trigger for the worker. */
+    void setState(const char* key, const char* value) override;
+
+    // ------------------------------------------------------------------------------ processing
+
+    /** Prepares the engine for the host's sample rate (audio stopped). */
+    void activate() override;
+    /** Audio thread. Real-time safe: see the class comment. */
+    void run(const float** inputs, float** outputs, uint32_t frames, const MidiEvent* midiEvents,
+             uint32_t midiEventCount) override;
+    /** Called while deactivated. */
+    void sampleRateChanged(double newSampleRate) override;
+
+private:
+    bool writeMidi(uint32_t frame, const uint8_t* data, uint8_t size) noexcept override;
+    /** Hands `clip` to the audio thread; `text` is its state text when already known. */
+    void publishClip(std::shared_ptr<const promptdaw::ClipData> clip, std::string text);
+
+    static constexpr uint32_t kMaxMidiIn = 512;
+
+    // audio thread
+    promptdaw::Engine fEngine;
+    promptdaw::ClipHandle* fCurrent = nullptr;
+    promptdaw::MidiInEvent fMidiIn[kMaxMidiIn];
+
+    // lock-free hand-over
+    promptdaw::ClipExchange fExchange;
+    promptdaw::TransportMailbox fTransport;
+    std::atomic<float> fGainDb{0.f}, fGain{1.f}, fAudition{1.f};
+    std::atomic<int> fClipKind{0};
+    std::atomic<float> fPlayhead{0.f};
+
+    // non-real-time threads
+    mutable std::mutex fSettingsMutex;
+    promptdaw::Settings fSettings;
+    mutable std::mutex fClipMutex;
+    std::shared_ptr<const promptdaw::ClipData> fLatestClip;
+    std::string fLatestClipState;
+    std::unique_ptr<promptdaw::Worker> fWorker;
+
+    DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(PromptdawPlugin)
+};
+
+END_NAMESPACE_DISTRHO

@@ -1,0 +1,166 @@
+"""Prompt to one-shot: the text2sample network picks a patch, the numpy synthesiser plays it.
+
+:class:`SampleModel` wraps the loaded ONNX network and the MiniLM embedder; it turns
+(description, note, velocity, seed) into a :class:`~.patch.Patch` and a category.
+:func:`render_one_shot` plays a patch and finishes the audio the way producers expect a
+one-shot: stereo, DC-free, silence trimmed, peak-normalised to -1 dBFS.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pedalboard import HighpassFilter
+
+from ..errors import InferenceFailed, ModelUnavailable
+from ..music.embedding import Embedder
+from ..runtime import OnnxModel
+from .constants import CATEGORIES, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
+from .patch import DEFAULT_SEED_STRENGTH, PARAMS, Patch
+from .synth import T60, render, sound_length_s
+
+__all__ = [
+    "DEFAULT_VELOCITY",
+    "EMBEDDING_SEED_SPREAD",
+    "OneShot",
+    "SampleModel",
+    "finish_one_shot",
+    "gate_for_length",
+    "render_one_shot",
+]
+
+DEFAULT_VELOCITY = 100
+#: How far a seed moves the prompt's embedding (a random unit vector this long is added), so
+#: seeds pick other plausible sounds of the same description.
+EMBEDDING_SEED_SPREAD = 0.3
+#: Audio below this level relative to the peak is trimmed from both ends.
+TRIM_DB = -60.0
+#: DC blocker.
+HIGHPASS_HZ = 12.0
+
+
+class SampleModel:
+    """The ``text2sample`` network plus the embedder that reads prompts for it. Thread-safe."""
+
+    def __init__(self, model: OnnxModel, embedder: Embedder) -> None:
+        self.model = model
+        self.embedder = embedder
+        config = json.loads(model.manifest.path_of("config").read_text())
+        expected = [{"name": p.name, "size": p.size, "lo": p.lo, "hi": p.hi, "scale": p.scale} for p in PARAMS]
+        if config.get("patch_layout") != expected or config.get("categories") != list(CATEGORIES):
+            raise ModelUnavailable(
+                f"model {model.manifest.name!r} was trained for another synthesiser version "
+                "(its patch layout or categories differ from this daemon's); retrain or update"
+            )
+        self.note_centre = float(config["note_centre"])
+        self.note_scale = float(config["note_scale"])
+        self.velocity_scale = float(config["velocity_scale"])
+
+    def _run(self, embeddings: np.ndarray, notes: list[float | None], velocities: list[float]):
+        note = np.array([0.0 if n is None else (n - self.note_centre) / self.note_scale for n in notes], np.float32)
+        has_note = np.array([0.0 if n is None else 1.0 for n in notes], np.float32)
+        velocity = np.array(velocities, np.float32) / self.velocity_scale
+        condition = np.concatenate([embeddings, note[:, None], has_note[:, None], velocity[:, None]], axis=1)
+        out = self.model.run({"condition": condition.astype(np.float32)}, ["patch", "category"])
+        return out["patch"].astype(np.float64), out["category"].astype(np.float64)
+
+    def predict(
+        self, text: str, *, note: int | None, velocity: float = DEFAULT_VELOCITY, seed: int | None = None
+    ) -> tuple[Patch, dict[str, float]]:
+        """The patch for a description, and the category probabilities.
+
+        Args:
+            text: the sound description (the prompt without note and length).
+            note: the MIDI note to be played, or None to let the network pick the root note.
+            seed: None gives the network's patch for ``text`` itself; a seed gives a nearby
+                variation (the embedding moved by ``EMBEDDING_SEED_SPREAD``, then a small
+                ``vary`` step), always of the category ``text`` reads as.
+        """
+        embedding = self.embedder.embed([text])
+        rows = [embedding[0]]
+        if seed is not None:
+            rng = np.random.default_rng([seed, 0x5A])
+            direction = rng.standard_normal(embedding.shape[1]).astype(np.float32)
+            moved = embedding[0] + EMBEDDING_SEED_SPREAD * direction / np.linalg.norm(direction)
+            rows.append(moved / np.linalg.norm(moved))
+        embeddings = np.stack(rows).astype(np.float32)
+        units, logits = self._run(embeddings, [note] * len(rows), [velocity] * len(rows))
+        if note is None:
+            # Second pass at the network's own root note: timbre depends on the note played.
+            root = Patch(units[-1])["root_note"]
+            units, logits = self._run(embeddings, [float(round(root))] * len(rows), [velocity] * len(rows))
+        probs = np.exp(logits[0] - logits[0].max())
+        probs /= probs.sum()
+        category = CATEGORIES[int(np.argmax(probs))]
+        patch = Patch(units[-1], category)
+        if seed is not None:
+            patch = patch.varied(DEFAULT_SEED_STRENGTH, seed)
+        return patch, {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+
+
+@dataclass(frozen=True)
+class OneShot:
+    audio: np.ndarray  # float32 [frames, 2]
+    sample_rate: int
+    note: int
+    gate_s: float
+
+
+def gate_for_length(patch: Patch, length_s: float) -> float:
+    """How long to hold a note so that, release included, it lasts about ``length_s``."""
+    release = min(T60 * patch["release_s"], 0.4 * length_s)
+    return max(0.02, length_s - release)
+
+
+def finish_one_shot(audio: np.ndarray, sample_rate: int, *, trim_end: bool = True) -> np.ndarray:
+    """DC-block, trim silence (below -60 dB of the peak), fade the cut, normalise to -1 dBFS.
+
+    Raises:
+        InferenceFailed: the synthesiser produced NaN, infinities or silence.
+    """
+    if not np.isfinite(audio).all():
+        raise InferenceFailed("the synthesiser produced non-finite samples")
+    audio = HighpassFilter(HIGHPASS_HZ)(np.ascontiguousarray(audio.T, dtype=np.float32), sample_rate).T
+    audio = audio - audio.mean(axis=0, keepdims=True)
+    level = np.abs(audio).max(axis=1)
+    peak = float(level.max())
+    if not peak > 1e-9:
+        raise InferenceFailed("the patch renders silence; raise a layer's level (harm_level_db, noise_level_db, ...)")
+    loud = np.flatnonzero(level > peak * 10 ** (TRIM_DB / 20))
+    start = int(loud[0])
+    stop = min(len(audio), int(loud[-1]) + 1 + round(0.01 * sample_rate)) if trim_end else len(audio)
+    audio = np.ascontiguousarray(audio[start:stop], dtype=np.float32)
+    fade = min(len(audio), round(0.005 * sample_rate))
+    if trim_end and stop < len(level):
+        audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    audio -= audio.mean(axis=0, keepdims=True)
+    audio *= np.float32(10 ** (PEAK_DBFS / 20) / np.abs(audio).max())
+    return audio
+
+
+def render_one_shot(
+    patch: Patch,
+    *,
+    note: int,
+    duration_s: float | None = None,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    seed: int = 0,
+) -> OneShot:
+    """Play ``patch`` at ``note``: for ``duration_s`` seconds in all, or held for its ``hold_s``."""
+    controls = patch.physical()
+    if duration_s is not None:
+        gate = gate_for_length(patch, duration_s)
+        length = duration_s
+    else:
+        gate = float(patch["hold_s"])
+        length = min(sound_length_s(controls, gate), MAX_DURATION_S)
+    n = max(1, math.ceil(length * sample_rate))
+    audio = render(controls, note, gate, n, sample_rate, np.random.default_rng([seed, note, 0x0E]))
+    return OneShot(finish_one_shot(audio, sample_rate, trim_end=True), sample_rate, note, gate)
+
+
+def is_drum(category: str) -> bool:
+    return category in DRUM_CATEGORIES

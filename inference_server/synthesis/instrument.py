@@ -1,0 +1,175 @@
+"""The built-in neural instrument: a prompt's patch played per MIDI note, for ``plugin_host``.
+
+    instrument = NeuralInstrument(registry, "warm analog pad", seed=3)
+    audio = instrument.render_note(pitch=57, velocity=96, duration_s=0.5, sample_rate=44100)  # [frames, 2]
+
+The network runs once per instrument (per drum sound for kits); every note after that is only
+the numpy synthesiser, and notes repeated at the same pitch, length and rate come from a
+cache, so a 4-bar loop costs a few distinct renders. Notes peak at about -6 dBFS at velocity
+127 and scale with velocity; mixing and loudness are the host's job.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+
+from ..registry import ModelRegistry
+from .constants import DRUM_CATEGORIES, MAX_DURATION_S
+from .generator import DEFAULT_VELOCITY, SampleModel
+from .patch import Patch
+from .prompt import read_sample_prompt
+from .synth import T60, render, sound_length_s
+
+__all__ = ["DEFAULT_MAX_TAIL_S", "GM_DRUM_SOUNDS", "NOTE_PEAK", "NeuralInstrument"]
+
+#: Kit pieces: they play their own tuning and decay whatever the MIDI key and note length.
+KIT_CATEGORIES = frozenset({"kick", "snare", "clap", "closed hat", "open hat", "cymbal", "tom", "percussion"})
+#: Peak of a note at velocity 127 (before the host's mixing).
+NOTE_PEAK = 0.5
+#: Velocity to gain: (velocity / 127) ** VELOCITY_CURVE.
+VELOCITY_CURVE = 1.5
+#: Longest release tail rendered after a note's end.
+DEFAULT_MAX_TAIL_S = 3.0
+#: Distinct notes kept per instrument.
+CACHE_NOTES = 256
+
+#: General MIDI percussion keys -> what a drum-kit instrument plays for them.
+GM_DRUM_SOUNDS: Mapping[int, str] = MappingProxyType({
+    35: "kick drum", 36: "kick drum", 37: "rimshot", 38: "snare drum", 39: "hand clap", 40: "snare drum",
+    41: "low floor tom", 42: "closed hi-hat", 43: "floor tom", 44: "pedal hi-hat", 45: "low tom", 46: "open hi-hat",
+    47: "mid tom", 48: "high mid tom", 49: "crash cymbal", 50: "high tom", 51: "ride cymbal", 52: "china cymbal",
+    53: "ride bell", 54: "tambourine", 55: "splash cymbal", 56: "cowbell", 57: "crash cymbal", 58: "vibraslap",
+    59: "ride cymbal", 60: "high bongo", 61: "low bongo", 62: "muted conga", 63: "open conga", 64: "low conga",
+    65: "high timbale", 66: "low timbale", 67: "high agogo", 68: "low agogo", 69: "cabasa", 70: "maracas shaker",
+    71: "whistle", 72: "long whistle", 73: "short guiro", 74: "long guiro", 75: "claves", 76: "high wood block",
+    77: "low wood block", 78: "mute cuica", 79: "open cuica", 80: "mute triangle", 81: "open triangle",
+})  # fmt: skip
+
+
+class NeuralInstrument:
+    """A text-described instrument that renders MIDI notes offline.
+
+    Args:
+        registry: the model registry (``text2sample`` and ``minilm`` must be installed).
+        prompt: the sound, e.g. "plucky bright synth" or, with ``drums=True``, "dusty lofi kit".
+            A note or length in the prompt is ignored: notes come from ``render_note``.
+        seed: picks a variation, as ``generate-sample``'s seed does.
+        drums: play General MIDI percussion: each key selects a kit piece (36 kick, 38 snare,
+            42 closed hat, ...) described by the prompt; note lengths are ignored, as drum
+            machines do.
+        model: a text2sample model name (default: the installed one).
+        max_tail_s: longest release rendered after a note ends.
+
+    Raises:
+        InvalidParams: an empty or over-long prompt.
+        ModelNotFound, ModelUnavailable: the models are not installed or fail to load.
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        prompt: str,
+        *,
+        seed: int = 0,
+        drums: bool = False,
+        model: str | None = None,
+        max_tail_s: float = DEFAULT_MAX_TAIL_S,
+    ) -> None:
+        from ..tasks.generate_sample import sample_model  # the task module owns model lookup
+
+        self.prompt = prompt
+        self.seed = int(seed)
+        self.drums = bool(drums)
+        self.max_tail_s = float(max_tail_s)
+        self._text = read_sample_prompt(prompt).text
+        self._model: SampleModel = sample_model(registry, model)
+        self._patches: dict[int | None, Patch] = {}
+        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        if not self.drums:
+            self._patches[None] = self._predict(self._text)
+
+    # ------------------------------------------------------------------ patches
+
+    def _predict(self, text: str) -> Patch:
+        patch, _ = self._model.predict(text, note=None, velocity=DEFAULT_VELOCITY, seed=self.seed)
+        return patch
+
+    def patch_for(self, pitch: int) -> Patch:
+        """The patch a note plays: the instrument's, or the kit piece's for drums."""
+        key = int(pitch) if self.drums else None
+        with self._lock:
+            patch = self._patches.get(key)
+        if patch is None:
+            piece = GM_DRUM_SOUNDS.get(int(pitch), "percussion hit")
+            patch = self._predict(f"{piece}, {self._text}")
+            with self._lock:
+                self._patches[key] = patch
+        return patch
+
+    @property
+    def category(self) -> str:
+        """The category the prompt reads as ("pad", "bass", ...); "drum kit" for kits."""
+        return "drum kit" if self.drums else self._patches[None].category
+
+    # ------------------------------------------------------------------ rendering
+
+    def render_note(self, pitch: int, velocity: int, duration_s: float, sample_rate: int) -> np.ndarray:
+        """One note, release tail included: float32 ``[frames, 2]``, a new array the caller may modify.
+
+        Args:
+            pitch: MIDI note 0..127 (for drums: the GM percussion key). A prompt that reads as a
+                kit piece (kick, snare, hat, cymbal, tom, percussion) or an effect plays its
+                own tuning instead, so "dusty lofi kick" sounds like a kick at any key.
+            velocity: 1..127; scales the level.
+            duration_s: how long the key is held (ignored by kit pieces, which ring out as
+                drum machines do).
+            sample_rate: output rate in Hz.
+
+        Raises:
+            ValueError: naming the argument, for a pitch, velocity, duration or rate out of range.
+        """
+        if not 0 <= int(pitch) <= 127:
+            raise ValueError(f"pitch must be a MIDI note 0..127, got {pitch!r}")
+        if not 1 <= int(velocity) <= 127:
+            raise ValueError(f"velocity must be 1..127, got {velocity!r}")
+        if not (math.isfinite(duration_s) and 0 <= duration_s <= MAX_DURATION_S):
+            raise ValueError(f"duration_s must be in [0, {MAX_DURATION_S:g}], got {duration_s!r}")
+        if not 8000 <= int(sample_rate) <= 192000:
+            raise ValueError(f"sample_rate must be 8000..192000 Hz, got {sample_rate!r}")
+        patch = self.patch_for(int(pitch))
+        if self.drums or patch.category in KIT_CATEGORIES:
+            # Drum-machine behaviour: the sound's own tuning and length, whatever key and note length.
+            note, gate = round(patch["root_note"]), float(patch["hold_s"])
+        elif patch.category in DRUM_CATEGORIES:  # effects: own tuning, held for the note (a riser spans it)
+            note, gate = round(patch["root_note"]), max(float(duration_s), 0.005)
+        else:
+            note, gate = int(pitch), max(float(duration_s), 0.005)
+        key = (id(patch), note, round(gate, 3), int(sample_rate))
+        with self._lock:
+            unit = self._cache.get(key)
+            if unit is not None:
+                self._cache.move_to_end(key)
+        if unit is None:
+            unit = self._render(patch, note, round(gate, 3), int(sample_rate))
+            with self._lock:
+                self._cache[key] = unit
+                while len(self._cache) > CACHE_NOTES:
+                    self._cache.popitem(last=False)
+        return unit * np.float32(NOTE_PEAK * (int(velocity) / 127) ** VELOCITY_CURVE)
+
+    def _render(self, patch: Patch, note: int, gate: float, sample_rate: int) -> np.ndarray:
+        controls = patch.physical()
+        length = min(sound_length_s(controls, gate), gate + min(self.max_tail_s, T60 * float(controls["release_s"])),
+                     MAX_DURATION_S)  # fmt: skip
+        n = max(1, math.ceil(length * sample_rate))
+        audio = render(controls, note, gate, n, sample_rate, np.random.default_rng([self.seed, note, 0x1E]))
+        audio -= audio.mean(axis=0, keepdims=True)
+        peak = float(np.abs(audio).max())
+        return audio / np.float32(peak) if peak > 0 else audio

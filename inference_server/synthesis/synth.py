@@ -1,0 +1,353 @@
+"""The sample synthesiser in numpy: a patch, a note and a gate in, stereo audio out.
+
+Four layers, summed and saturated (``models/text2sample/synth_torch.py`` is the same math in
+torch for training; ``tests/test_text2sample_synth.py`` checks the two agree):
+
+* **tonal**: harmonics 1..48 of the note with their own levels, an ADSR envelope, faster
+  decay for higher harmonics (``harm_damping``), a decaying pitch envelope (kicks, toms,
+  808s), a glide over the held note (risers), vibrato, and two detuned unison voices spread
+  across the stereo field;
+* **bell**: eight inharmonic partials with their own decay;
+* **noise**: white noise shaped by 16 band levels (50 Hz..16 kHz) whose spectrum can sweep
+  over the held note, with its own ADSR and optional clap bursts before the main hit;
+* **click**: a short broadband transient.
+
+The harmonic sum is evaluated as a polynomial (Horner's rule) in
+``w(t) = exp(-harm_damping * t) * exp(i * phase(t))``: ``sum_k a_k e^{-(k-1) d t} sin(k phase)``
+is ``Im(e^{i phase} * sum_k a_k w^(k-1))``, which costs two complex operations per harmonic
+and sample instead of a sine and an exponential.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .constants import BELL_RATIOS, N_HARMONIC_PARAMS, N_HARMONICS, N_NOISE_BANDS, NOISE_BAND_HZ, midi_to_hz
+
+__all__ = [
+    "CLAP_BURST_S",
+    "Frames",
+    "NoiseDraw",
+    "draw_noise",
+    "frame_layout",
+    "harmonic_levels_db",
+    "layer_gain",
+    "render",
+    "sound_length_s",
+]
+
+#: Decay time constant of each clap burst.
+CLAP_BURST_S = 0.005
+#: Seconds over which vibrato fades in.
+VIBRATO_ONSET_S = 0.3
+#: Initial phases of the detuned unison voices (radians), fixed so renders are repeatable.
+UNISON_PHASES = (2.0, 4.0)
+#: Harmonics and partials at or above this fraction of the sample rate are dropped (no aliasing).
+NYQUIST_GUARD = 0.45
+#: Layers (and partials) below this gain (-80 dB) are not computed: inaudible, and they cost time.
+SKIP_GAIN = 1e-4
+#: ln(1000): time constants to fall by 60 dB.
+T60 = math.log(1000.0)
+#: Seconds of the click's noise buffer.
+CLICK_S = 0.25
+#: Floor of the level the drive is measured against (a silent render stays silent).
+MIN_PEAK = 1e-6
+#: Linear fade at the end of every render (no click when a long sound is cut).
+END_FADE_S = 0.005
+#: Noise frames: about 23 ms, a power of two in samples, hop a quarter of it.
+NOISE_FRAME_S = 0.0232
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Layout of the noise layer's overlap-added frames for ``n_samples`` at some rate."""
+
+    n_fft: int
+    hop: int
+    count: int
+
+    @property
+    def lead(self) -> int:
+        """Samples the first frame starts before t = 0, so every output sample gets full overlap."""
+        return self.n_fft - self.hop
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def centres_s(self, sample_rate: int) -> np.ndarray:
+        return (np.arange(self.count) * self.hop - self.lead + self.n_fft / 2) / sample_rate
+
+
+def frame_layout(n_samples: int, sample_rate: int) -> Frames:
+    n_fft = 2 ** round(math.log2(NOISE_FRAME_S * sample_rate))
+    hop = n_fft // 4
+    count = -(-(n_samples + n_fft - hop) // hop)
+    return Frames(n_fft, hop, count)
+
+
+@dataclass(frozen=True)
+class NoiseDraw:
+    """The random part of one render: noise spectra per channel and frame, and the click's noise."""
+
+    spectra: np.ndarray  # complex64 [2, frames, bins], unit variance
+    click: np.ndarray  # float32 [click samples]
+
+
+def draw_noise(rng: np.random.Generator, n_samples: int, sample_rate: int) -> NoiseDraw:
+    frames = frame_layout(n_samples, sample_rate)
+    shape = (2, frames.count, frames.bins)
+    spectra = rng.standard_normal(shape, dtype=np.float32) + 1j * rng.standard_normal(shape, dtype=np.float32)
+    spectra *= np.float32(math.sqrt(0.5))
+    click = rng.standard_normal(min(n_samples, round(CLICK_S * sample_rate)), dtype=np.float32)
+    return NoiseDraw(spectra.astype(np.complex64), click)
+
+
+# --------------------------------------------------------------------------- shared maths
+
+
+def harmonic_levels_db(harm_db: np.ndarray, tail_db_per_oct: float, even_db: float) -> np.ndarray:
+    """Levels of harmonics 1..48: the given 16, then a slope from the 16th (even ones offset)."""
+    k = np.arange(N_HARMONIC_PARAMS + 1, N_HARMONICS + 1)
+    tail = harm_db[N_HARMONIC_PARAMS - 1] + tail_db_per_oct * np.log2(k / N_HARMONIC_PARAMS)
+    tail = tail + np.where(k % 2 == 0, even_db, 0.0)
+    return np.concatenate([np.asarray(harm_db, dtype=np.float64), tail])
+
+
+def _adsr(t: np.ndarray, attack: float, decay: float, sustain: float, release: float, gate: float) -> np.ndarray:
+    """Linear attack, exponential decay to ``sustain``, exponential release after ``gate``."""
+
+    def held(x: np.ndarray | float) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        rising = x / attack
+        falling = sustain + (1.0 - sustain) * np.exp(-np.maximum(x - attack, 0.0) / decay)
+        return np.where(x < attack, rising, falling) * (x >= 0)
+
+    released = held(gate) * np.exp(-np.maximum(t - gate, 0.0) / release)
+    return np.where(t < gate, held(t), released)
+
+
+def _band_position(freqs_hz: np.ndarray) -> np.ndarray:
+    """Position of frequencies on the noise-band axis (0 = first band centre, 15 = last)."""
+    lo, hi = NOISE_BAND_HZ[0], NOISE_BAND_HZ[-1]
+    return np.log2(np.maximum(freqs_hz, 1.0) / lo) / math.log2(hi / lo) * (N_NOISE_BANDS - 1)
+
+
+def _interp_bands(band_db: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Linear interpolation of band levels at fractional positions, held flat beyond the ends."""
+    position = np.clip(position, 0.0, N_NOISE_BANDS - 1.0)
+    low = np.minimum(np.floor(position).astype(np.int64), N_NOISE_BANDS - 2)
+    frac = position - low
+    return band_db[low] * (1.0 - frac) + band_db[low + 1] * frac
+
+
+def _db(x: float | np.ndarray) -> np.ndarray:
+    return 10.0 ** (np.asarray(x, dtype=np.float64) / 20.0)
+
+
+def layer_gain(level_db: float) -> float:
+    """A layer's gain: its level in dB, faded to exactly 0 over the bottom 6 dB of the range (-60 dB)."""
+    return float(_db(level_db)) * min(max((float(level_db) + 60.0) / 6.0, 0.0), 1.0)
+
+
+# --------------------------------------------------------------------------- render
+
+
+def sound_length_s(controls: Mapping[str, np.ndarray | float], gate_s: float) -> float:
+    """An upper bound of how long the sound stays above -60 dB, for sizing the render buffer."""
+    c = controls
+    release_end = gate_s + T60 * float(c["release_s"])
+    ends = [0.02]
+    if layer_gain(c["harm_level_db"]) > SKIP_GAIN or layer_gain(c["bell_level_db"]) > SKIP_GAIN:
+        held = float(c["amp_attack_s"]) + T60 * float(c["amp_decay_s"])
+        ends.append(min(held, release_end) if float(c["amp_sustain"]) < 1e-3 else release_end)
+    if layer_gain(c["bell_level_db"]) > SKIP_GAIN:
+        ends[-1] = max(ends[-1], min(T60 * float(c["bell_decay_s"]), release_end))
+    if layer_gain(c["noise_level_db"]) > SKIP_GAIN:
+        delay = 3.0 * float(c["clap_spacing_s"]) * float(c["clap_bursts"])
+        held = delay + float(c["noise_attack_s"]) + T60 * float(c["noise_decay_s"])
+        ends.append(min(held, release_end) if float(c["noise_sustain"]) < 1e-3 else release_end)
+    if layer_gain(c["click_db"]) > SKIP_GAIN:
+        ends.append(T60 * float(c["click_decay_s"]))
+    return max(ends)
+
+
+def _pitch_semitones(c: Mapping[str, np.ndarray | float], t: np.ndarray, gate_s: float) -> np.ndarray:
+    semitones = np.zeros_like(t)
+    if abs(float(c["pitch_env_st"])) > 1e-4:  # zero terms are skipped: they cost a transcendental per sample
+        semitones += float(c["pitch_env_st"]) * np.exp(-t / float(c["pitch_env_decay_s"]))
+    if abs(float(c["glide_st"])) > 1e-4:
+        semitones += float(c["glide_st"]) * np.clip(t / gate_s, 0.0, 1.0)
+    if float(c["vibrato_cents"]) > 1e-3:
+        vibrato = (float(c["vibrato_cents"]) / 100.0) * np.sin(2 * np.pi * float(c["vibrato_hz"]) * t)
+        semitones += vibrato * np.minimum(1.0, t / VIBRATO_ONSET_S)
+    return semitones
+
+
+#: Samples per block of the harmonic sum: small enough that its arrays stay in the CPU cache.
+HORNER_BLOCK = 8192
+
+
+def _horner(levels: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum_j levels[j] * w**j for a complex64 signal ``w``, block by block."""
+    out = np.empty_like(w)
+    coefficients = [np.complex64(level) for level in levels[-2::-1]]
+    for start in range(0, w.shape[0], HORNER_BLOCK):
+        block = w[start : start + HORNER_BLOCK]
+        p = np.full(block.shape, levels[-1], dtype=np.complex64)
+        for level in coefficients:
+            p *= block
+            p += level
+        out[start : start + HORNER_BLOCK] = p
+    return out
+
+
+def _unit_phasor(theta: np.ndarray) -> np.ndarray:
+    """exp(i theta) as complex64 from wrapped float64 phases."""
+    theta32 = theta.astype(np.float32)
+    phasor = np.empty(theta.shape, dtype=np.complex64)
+    phasor.real = np.cos(theta32)
+    phasor.imag = np.sin(theta32)
+    return phasor
+
+
+def render(
+    controls: Mapping[str, np.ndarray | float],
+    note: float,
+    gate_s: float,
+    n_samples: int,
+    sample_rate: int,
+    noise: NoiseDraw | np.random.Generator,
+) -> np.ndarray:
+    """Synthesise one note: float32 ``[n_samples, 2]``, peak at most 1 (not normalised).
+
+    Args:
+        controls: physical control values by name (``Patch.physical()``).
+        note: MIDI note (fractional allowed) of the tonal and bell layers.
+        gate_s: how long the note is held; releases start there.
+        n_samples: length of the output.
+        sample_rate: output rate in Hz; the same controls sound the same at any rate.
+        noise: the random draw (``draw_noise``) for this length and rate, or a generator to
+            draw it from when a layer needs it.
+    """
+    c = controls
+    n = int(n_samples)
+    sr = float(sample_rate)
+    t = np.arange(n, dtype=np.float64) / sr
+    gate = max(float(gate_s), 1.0 / sr)
+    release = float(c["release_s"])
+    out = np.zeros((2, n), dtype=np.float32)
+    harm_gain, bell_gain = layer_gain(c["harm_level_db"]), layer_gain(c["bell_level_db"])
+    noise_gain, click_gain = layer_gain(c["noise_level_db"]), layer_gain(c["click_db"])
+    if not isinstance(noise, NoiseDraw) and max(noise_gain, click_gain) > SKIP_GAIN:
+        noise = draw_noise(noise, n, sample_rate)
+
+    # pitch and phase (float64: phases of long notes grow large before wrapping)
+    f0 = midi_to_hz(note) * 2.0 ** (_pitch_semitones(c, t, gate) / 12.0)
+    phase = 2 * np.pi * (np.cumsum(f0) - f0[0]) / sr
+    f0_max = float(f0.max())
+
+    # tonal layer
+    if harm_gain > SKIP_GAIN:
+        levels = _db(harmonic_levels_db(np.asarray(c["harm_db"]), float(c["harm_tail_db_per_oct"]),
+                                        float(c["harm_even_db"])))  # fmt: skip
+        detune = float(c["detune_cents"])
+        unison = float(c["unison_level"])
+        ratios = [1.0] + ([2.0 ** (detune / 1200), 2.0 ** (-detune / 1200)] if unison > 1e-3 else [])
+        k = np.arange(1, N_HARMONICS + 1)
+        levels = np.where(k * f0_max * 2.0 ** (detune / 1200) < NYQUIST_GUARD * sr, levels, 0.0)
+        count = int(np.flatnonzero(levels)[-1]) + 1 if levels.any() else 0
+        if count:
+            damping = np.exp(-float(c["harm_damping"]) * t).astype(np.float32)
+            voices = []
+            for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
+                carrier = _unit_phasor(np.mod(ratio * phase + offset, 2 * np.pi))
+                voices.append((carrier * _horner(levels[:count], carrier * damping)).imag)
+            amp = (_adsr(t, float(c["amp_attack_s"]), float(c["amp_decay_s"]), float(c["amp_sustain"]), release,
+                         gate) * harm_gain).astype(np.float32)  # fmt: skip
+            centre = voices[0] * amp
+            out += centre
+            if len(voices) == 3:
+                side_l, side_r = 0.5 * (1 + float(c["width"])), 0.5 * (1 - float(c["width"]))
+                plus, minus = voices[1] * (amp * unison), voices[2] * (amp * unison)
+                out[0] += side_l * plus + side_r * minus
+                out[1] += side_r * plus + side_l * minus
+
+    # bell layer
+    if bell_gain > SKIP_GAIN:
+        attack = np.minimum(1.0, t / float(c["amp_attack_s"]))
+        tail = np.exp(-np.maximum(t - gate, 0.0) / release)
+        bell = np.zeros(n, dtype=np.float64)
+        for ratio, level in zip(BELL_RATIOS, _db(c["bell_db"]), strict=True):
+            if ratio * f0_max >= NYQUIST_GUARD * sr or level < SKIP_GAIN:
+                continue
+            decay = np.exp(-t * math.sqrt(ratio / BELL_RATIOS[0]) / float(c["bell_decay_s"]))
+            bell += level * decay * np.sin(np.mod(ratio * phase, 2 * np.pi))
+        out += (bell * attack * tail * bell_gain).astype(np.float32)
+
+    # noise layer
+    if noise_gain > SKIP_GAIN:
+        frames = frame_layout(n, sample_rate)
+        freqs = np.arange(frames.bins) * sr / frames.n_fft
+        sweep = float(c["noise_sweep_oct"]) * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
+        shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
+        position = _band_position(freqs)[None, :] - shift[:, None]
+        mags = _db(_interp_bands(np.asarray(c["noise_db"], dtype=np.float64), position))
+        mags[:, 0] = 0.0
+        mags *= math.sqrt(frames.n_fft / 1.5)
+        shaped = np.fft.irfft(noise.spectra * mags[None].astype(np.float32), n=frames.n_fft, axis=-1)
+        shaped = (shaped * np.hanning(frames.n_fft + 1)[:-1]).astype(np.float32)
+        layer = _overlap_add(shaped, frames)[:, frames.lead : frames.lead + n]
+        angle = float(c["width"]) * np.pi / 4
+        left = layer[0] * math.cos(angle) + layer[1] * math.sin(angle)
+        right = layer[0] * math.cos(angle) - layer[1] * math.sin(angle)
+        envelope = _noise_envelope(c, t, gate) * noise_gain
+        out[0] += left * envelope
+        out[1] += right * envelope
+
+    # click
+    if click_gain > SKIP_GAIN:
+        m = min(n, noise.click.shape[0])
+        click = noise.click[:m] * np.exp(-t[:m] / float(c["click_decay_s"])) * click_gain
+        out[:, :m] += click.astype(np.float32)
+
+    return _finish(out, float(c["drive"]), sr).T.copy()
+
+
+def _noise_envelope(c: Mapping[str, np.ndarray | float], t: np.ndarray, gate: float) -> np.ndarray:
+    spacing, bursts = float(c["clap_spacing_s"]), float(c["clap_bursts"])
+    delay = 3.0 * spacing * bursts
+    main = _adsr(t - delay, float(c["noise_attack_s"]), float(c["noise_decay_s"]), float(c["noise_sustain"]),
+                 float(c["release_s"]), gate - delay)  # fmt: skip
+    claps = np.zeros_like(t)
+    for j in range(3):
+        since = t - j * spacing
+        claps += np.where(since >= 0, np.exp(-np.maximum(since, 0.0) / CLAP_BURST_S), 0.0)
+    return (main + bursts * claps).astype(np.float32)
+
+
+def _overlap_add(frames_audio: np.ndarray, frames: Frames) -> np.ndarray:
+    """Sum ``[channels, count, n_fft]`` frames at hop n_fft/4: four strided, non-overlapping adds."""
+    channels, count, size = frames_audio.shape
+    out = np.zeros((channels, (count - 1) * frames.hop + size + size), dtype=np.float32)
+    for r in range(4):
+        group = frames_audio[:, r::4]
+        if group.shape[1] == 0:
+            continue
+        start = r * frames.hop
+        out[:, start : start + group.shape[1] * size] += group.reshape(channels, -1)
+    return out
+
+
+def _finish(out: np.ndarray, drive: float, sample_rate: float) -> np.ndarray:
+    """Saturate (``drive``) relative to the peak, then fade the last few milliseconds."""
+    peak = max(float(np.abs(out).max()), MIN_PEAK)
+    gain = 0.1 + 12.0 * drive * drive
+    out = (np.tanh(out * np.float32(gain / peak)) / np.float32(math.tanh(gain))).astype(np.float32)
+    fade = min(out.shape[1], max(1, round(END_FADE_S * sample_rate)))
+    out[:, -fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return out

@@ -1,0 +1,178 @@
+"""``render-midi``: a Standard MIDI File rendered by plugin_host, part by part, mixed and mastered.
+
+Each part plays the instrument its spec names (``PART=builtin:"prompt"`` or
+``PART=/path/to/Synth.vst3``; parts without one play the built-in instrument prompted with
+the track's name), through its effect chain (``PART=reverb(room_size=0.3),...``). ``bpm``
+re-times the file (MIDI moves exactly, nothing is stretched) and ``key`` transposes its
+pitched parts to the nearest tonic of that key. Plugin paths are paths on the daemon's
+machine. With ``wrap`` (the default) the render is a loop of whole bars whose tails fold
+round to the start; without, tails ring on past the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptdaw.plugin_host import (
+    EffectChain,
+    EventInstrument,
+    Instrument,
+    InstrumentSpec,
+    PluginLoadError,
+    Score,
+    key_shift_semitones,
+    load_instrument,
+    parse_fx,
+    parse_instrument_spec,
+)
+
+from ..errors import InferenceFailed, InvalidParams
+from ..jobs import JobContext, TaskResult
+from ..music.theory import estimate_key
+from ..params import number_param, string_param
+from ..protocol import Audio, Midi, Request
+from .generate_loop import _sample_rate, _target_lufs, builtin_instruments, check_length, render_loop, reply_for
+
+__all__ = ["render_midi", "score_for_request"]
+
+MAX_PARTS = 64
+
+
+def _strings(request: Request, name: str) -> list[str]:
+    value = request.params.get(name, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidParams(f"{name} must be a list of strings like 'PART=...', got {value!r}")
+    return value
+
+
+def _bool(request: Request, name: str, default: bool) -> bool:
+    value = request.params.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidParams(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _source_key(score: Score) -> tuple[int, str] | None:
+    if score.key is not None:
+        return score.key
+    weights = [0.0] * 12
+    for part in score.parts:
+        if not part.is_drums:
+            for note in part.notes:
+                weights[note.pitch % 12] += note.duration_beats
+    return estimate_key(weights) if any(weights) else None
+
+
+def score_for_request(request: Request) -> Score:
+    """The request's MIDI buffer as a score, re-timed and transposed as its params ask."""
+    midi = [p for p in request.payloads if isinstance(p, Midi)]
+    if len(midi) != 1:
+        raise InvalidParams(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
+    bars = request.params.get("bars")
+    if bars is not None:
+        bars = int(number_param(request, "bars", 1, lo=1, hi=256, integer=True))
+    try:
+        score = Score.from_midi(midi[0].data, bars=bars)
+    except ValueError as exc:
+        raise InvalidParams(f"the midi buffer: {exc}") from None
+    if len(score.parts) > MAX_PARTS:
+        raise InvalidParams(f"the midi file has {len(score.parts)} parts; the limit is {MAX_PARTS}")
+    if request.params.get("bpm") is not None:
+        score = score.with_tempo(float(number_param(request, "bpm", 120, lo=20, hi=400)))
+    key = string_param(request, "key")
+    if key is not None:
+        source = _source_key(score)
+        try:
+            shift = key_shift_semitones(source, key) if source is not None else 0
+        except ValueError as exc:
+            raise InvalidParams(f"key: {exc}") from None
+        score = score.transposed(shift)
+    check_length(score.bars, score.meter, score.bpm)
+    return score
+
+
+def _specs(request: Request, score: Score) -> tuple[dict[str, InstrumentSpec], dict[str, EffectChain]]:
+    names = ", ".join(f"{p.role} ({p.name})" if p.name != p.role else p.role for p in score.parts)
+    specs: dict[str, InstrumentSpec] = {}
+    for text in _strings(request, "instruments"):
+        try:
+            spec = parse_instrument_spec(text)
+        except ValueError as exc:
+            raise InvalidParams(str(exc)) from None
+        part = score.part(spec.part)
+        if part is None:
+            raise InvalidParams(f"instrument {text!r}: the file has no part {spec.part!r}; its parts: {names}")
+        specs[part.role] = spec
+    effects: dict[str, EffectChain] = {}
+    for text in _strings(request, "fx"):
+        try:
+            part_key, chain = parse_fx(text)
+        except ValueError as exc:
+            raise InvalidParams(str(exc)) from None
+        part = score.part(part_key)
+        if part is None and part_key != "*":
+            raise InvalidParams(f"fx {text!r}: the file has no part {part_key!r}; its parts: {names}")
+        try:
+            effects[part.role if part else "*"] = EffectChain(chain)
+        except (ValueError, OSError) as exc:
+            raise InvalidParams(f"fx {text!r}: {_describe(exc)}") from None
+    return specs, effects
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc)
+
+
+def render_midi(ctx: JobContext) -> TaskResult:
+    request = ctx.request
+    sample_rate = _sample_rate(request)
+    target_lufs = _target_lufs(request)
+    wrap = _bool(request, "wrap", True)
+    seed = int(number_param(request, "seed", 0, lo=0, hi=2**31 - 1, integer=True))
+    score = score_for_request(request)
+    specs, effects = _specs(request, score)
+    for part in score.parts:  # every part without a spec plays the built-in instrument
+        if part.role not in specs:
+            specs[part.role] = InstrumentSpec(part.role, "builtin", prompt=part.name if part.name else part.role)
+    needs_builtin = any(s.kind == "builtin" for s in specs.values())
+    builtin = builtin_instruments(ctx.registry, seed) if needs_builtin else None
+    ctx.progress(0.05, "loading instruments")
+    instruments: dict[str, Instrument | EventInstrument] = {}
+    for part in score.parts:
+        try:
+            instruments[part.role] = load_instrument(
+                specs[part.role],
+                role=part.role,
+                make_voice=builtin.voice if builtin else None,
+                make_kit=builtin.kit if builtin else None,
+            )
+        except (ValueError, OSError) as exc:  # a missing path, a file that is no VST3, ...
+            raise InvalidParams(f"instrument {specs[part.role]}: {_describe(exc)}") from None
+        ctx.progress(0.05 + 0.15 * len(instruments) / len(score.parts), "loading instruments")
+    try:
+        rendered = render_loop(score, instruments, effects, sample_rate=sample_rate, target_lufs=target_lufs,
+                               wrap=wrap, progress=lambda f: ctx.progress(0.2 + 0.7 * f, "rendering"))  # fmt: skip
+    except (ValueError, PluginLoadError, RuntimeError) as exc:
+        raise InferenceFailed(f"rendering failed: {exc}") from None
+    numerator, denominator = score.meter
+    described: dict[str, Any] = {role: str(spec).split("=", 1)[1] for role, spec in specs.items()}
+    for part in score.parts:
+        if part.role == "drums" and specs[part.role].kind == "builtin":
+            described[part.role] += " (drum kit)"
+    result = {
+        **reply_for(rendered, described),
+        "effects": {role: str(chain) for role, chain in effects.items()},
+        "bars": score.bars,
+        "bpm": score.bpm,
+        "meter": f"{numerator}/{denominator}",
+        "beats": score.bars * numerator,
+        "root_note": 60 + score.key[0] if score.key else 60,
+        "wrap": wrap,
+    }
+    payloads: list[Audio] = [Audio(rendered.mix, sample_rate)]
+    payloads += [Audio(stem, sample_rate) for stem in rendered.stems.audio]
+    return result, payloads

@@ -1,0 +1,41 @@
+"""The text-to-sample network: conditioning in, synth patch and category out (torch; training only).
+
+Input (``CONDITION_SIZE`` values): the prompt's MiniLM sentence embedding (384), then the note
+((MIDI - 60) / 24, 0 when none is given), a has-note flag and the velocity / 127. Output: the
+patch as ``PARAM_SIZE`` values in 0..1 (``inference_server/synthesis/patch.py`` maps them to
+controls) and one logit per category. The synthesiser itself is not part of the graph: the
+runtime renders the patch with numpy, so the exported model stays tiny.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from promptdaw.inference_server.music.embedding import EMBEDDING_DIM
+from promptdaw.inference_server.synthesis.constants import CATEGORIES
+from promptdaw.inference_server.synthesis.patch import PARAM_SIZE
+
+__all__ = ["CONDITION_SIZE", "PatchNet"]
+
+CONDITION_SIZE = EMBEDDING_DIM + 3
+
+
+class PatchNet(nn.Module):
+    def __init__(self, hidden: int = 256, layers: int = 3, dropout: float = 0.1):
+        super().__init__()
+        self.config = {"hidden": hidden, "layers": layers, "dropout": dropout, "condition_size": CONDITION_SIZE,
+                       "param_size": PARAM_SIZE, "categories": len(CATEGORIES)}  # fmt: skip
+        blocks: list[nn.Module] = []
+        width = CONDITION_SIZE
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout)]
+            width = hidden
+        self.trunk = nn.Sequential(*blocks)
+        self.params = nn.Linear(hidden, PARAM_SIZE)
+        self.category = nn.Linear(hidden, len(CATEGORIES))
+
+    def forward(self, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, CONDITION_SIZE] -> (patch [B, PARAM_SIZE] in 0..1, category logits [B, categories])."""
+        h = self.trunk(condition)
+        return torch.sigmoid(self.params(h)), self.category(h)

@@ -1,0 +1,142 @@
+"""Benchmark generate-loop through the daemon: a 4-bar 120 bpm stereo loop with 4 parts.
+
+    .venv/bin/python scripts/bench_loop.py [--runs 30] [--json]
+
+Target (issue 4, 2 CPU cores): p50 <= 500 ms. Each run uses a new seed, so every run
+composes a new clip and predicts new patches; the loaded models are all that is kept. The
+time is the client's: request sent to the last buffer received (mix, MIDI and four stems).
+A breakdown of the same work in the benchmark's process (compose, render, master) shows
+where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_daemon import free_endpoint, machine  # scripts/ is on sys.path when run as a script
+from tqdm import tqdm
+
+from promptdaw.inference_server.client import Client
+from promptdaw.launcher import spawn_daemon, wait_until_serving
+
+PROMPT = "house loop with drums, bass, chords and a lead melody in A minor, 120 bpm, 4 bars"
+TARGET_P50_MS = 500.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux): the work, whatever else the cores run."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process_breakdown(seed: int) -> dict[str, float]:
+    """Compose, render and master once in this process, timing each stage (models preloaded)."""
+    from promptdaw.inference_server.protocol import Request
+    from promptdaw.inference_server.registry import ModelRegistry
+    from promptdaw.inference_server.runtime import select_providers
+    from promptdaw.inference_server.tasks.generate_loop import (
+        _loop_spec,
+        builtin_instruments,
+        loop_instruments,
+        render_loop,
+    )
+    from promptdaw.inference_server.tasks.generate_midi import midi_generator
+    from promptdaw.paths import models_dir
+
+    class Context:
+        def __init__(self, request: Request, registry: ModelRegistry) -> None:
+            self.request, self.registry = request, registry
+
+        def progress(self, fraction: float, stage: str) -> None:
+            pass
+
+    registry = ModelRegistry(models_dir(), providers=select_providers())
+    request = Request("bench", "generate-loop", {"prompt": PROMPT, "seed": seed})
+    ctx = Context(request, registry)
+    times: dict[str, list[float]] = {"spec_ms": [], "compose_ms": [], "instruments_ms": [], "render_master_ms": []}
+    for run in range(6):  # the first run loads the models and is dropped
+        request = Request("bench", "generate-loop", {"prompt": PROMPT, "seed": seed + run})
+        ctx.request = request
+        t0 = time.perf_counter()
+        spec = _loop_spec(ctx, request)  # type: ignore[arg-type]
+        t1 = time.perf_counter()
+        clip = midi_generator(registry).generate(spec)
+        t2 = time.perf_counter()
+        instruments = loop_instruments(clip.spec, builtin_instruments(registry, spec.seed))
+        t3 = time.perf_counter()
+        render_loop(clip, instruments)
+        t4 = time.perf_counter()
+        if run:
+            for key, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                times[key].append(value * 1e3)
+    return {key: float(np.median(values)) for key, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    endpoint = free_endpoint()
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "daemon.log"
+        process = spawn_daemon(endpoint, log_path)
+        try:
+            wait_until_serving(endpoint, process, log_path)
+            with Client(endpoint, timeout_s=120) as client:
+                reply = client.request("generate-loop", {"prompt": PROMPT, "seed": 0})  # loads the models
+                first = reply.body
+                times, cpu, lufs, exact = [], [], [], []
+                for seed in tqdm(range(1, args.runs + 1), desc="generate-loop", disable=args.json):
+                    start, start_cpu = time.perf_counter(), cpu_seconds(process.pid)
+                    reply = client.request("generate-loop", {"prompt": PROMPT, "seed": seed})
+                    times.append(time.perf_counter() - start)
+                    cpu.append(cpu_seconds(process.pid) - start_cpu)
+                    lufs.append(reply.body["lufs"])
+                    exact.append(reply.payloads[0].samples.shape[0] == reply.body["length_samples"])
+                client.shutdown()
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    report = {
+        "machine": machine(),
+        "prompt": PROMPT,
+        "parts": first["parts"],
+        "bars": first["bars"],
+        "bpm": first["bpm"],
+        "length_samples": first["length_samples"],
+        "runs": args.runs,
+        "p50_ms": float(np.percentile(times, 50) * 1e3),
+        "p90_ms": float(np.percentile(times, 90) * 1e3),
+        "daemon_cpu_p50_ms": float(np.percentile(cpu, 50) * 1e3),
+        "load_average": os.getloadavg(),
+        "lufs_min": float(min(lufs)),
+        "lufs_max": float(max(lufs)),
+        "length_exact": all(exact),
+        "in_process_ms": in_process_breakdown(1000),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        parts = ", ".join(report["parts"])
+        print(f"generate-loop, {report['bars']} bars at {report['bpm']:g} bpm, {len(report['parts'])} parts "
+              f"({parts}), {args.runs} runs:")  # fmt: skip
+        print(f"| p50 | {report['p50_ms']:.0f} ms | <= {TARGET_P50_MS:.0f} ms |")
+        print(f"| p90 | {report['p90_ms']:.0f} ms |  |")
+        print(f"| daemon CPU time per loop, p50 | {report['daemon_cpu_p50_ms']:.0f} ms |  |")
+        print(f"| load average during the run | {', '.join(f'{x:.1f}' for x in report['load_average'])} |  |")
+        print(f"| loudness | {report['lufs_min']:.2f} .. {report['lufs_max']:.2f} LUFS | -14 +- 1 |")
+        print(f"| exact length | {report['length_exact']} ({report['length_samples']} samples) |  |")
+        print("in-process medians: " + ", ".join(f"{k} {v:.0f}" for k, v in report["in_process_ms"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""The plugin UI (DGL + NanoVG) rendered under Xvfb through the CLAP host's X11 embedding.
+
+The screenshot of the connected state is what docs/plugin-screenshot.png shows; set
+PROMPTDAW_UPDATE_SCREENSHOT=1 to refresh that file from this test (it is also written when
+missing). Every run keeps its screenshots in the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bridge" / "tests"))
+from bridge_support import (
+    build_bridge,
+    clip_state,
+    dpf_state_decode,
+    make_smf,
+    read_ppm,
+    run_clap_host,
+    write_png,
+)
+
+SR = 44100
+DOCS_SCREENSHOT = REPO / "docs" / "plugin-screenshot.png"
+ACCENT = np.array([255, 138, 61])
+BAD = np.array([235, 87, 87])
+GOOD = np.array([92, 199, 122])
+
+
+@pytest.fixture(scope="session")
+def bridge_built() -> None:
+    build_bridge()
+
+
+@pytest.fixture(scope="module")
+def xvfb() -> Iterator[str]:
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (Debian package xvfb, listed in scripts/debian-packages.txt)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        display = f.readline().strip()
+    if not display:
+        proc.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{display}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def count_color(image: np.ndarray, color: np.ndarray, tolerance: int = 12) -> int:
+    return int((np.abs(image.astype(int) - color).max(axis=2) <= tolerance).sum())
+
+
+def screenshot(tmp_path: Path, display: str, states: dict[str, str], name: str) -> np.ndarray:
+    ppm = tmp_path / f"{name}.ppm"
+    script = {"sample_rate": SR, "block": 256, "steps": [
+        {"state": states},
+        # some audio first: the transport reaches the plugin and the playhead moves
+        {"render": {"frames": SR // 2, "transport": {"playing": True, "bpm": 96, "meter": [4, 4]}}},
+        {"sleep": 2.5},  # the worker's first heartbeats
+        {"screenshot": {"path": str(ppm), "idle_ms": 1500}},
+    ]}  # fmt: skip
+    run_clap_host(script, tmp_path / name, env={"DISPLAY": display})
+    image = read_ppm(ppm)
+    write_png(tmp_path / f"{name}.png", image)
+    return image
+
+
+def demo_loop() -> np.ndarray:
+    bars, bpm = 2, 96.0
+    n = int(bars * 4 * 60 / bpm * SR)
+    t = np.arange(n) / SR
+    beat = 60 / bpm
+    kick = np.exp(-(t % beat) * 18) * np.sin(2 * np.pi * 55 * t)
+    hat = np.random.default_rng(7).uniform(-1, 1, n) * np.exp(-((t + beat / 2) % beat) * 60) * 0.25
+    left = 0.6 * kick + hat
+    return np.stack([left, 0.6 * kick + 0.8 * hat], 1).astype(np.float32)
+
+
+def test_ui_screenshot_connected(bridge_built, xvfb, daemon, tmp_path: Path) -> None:
+    prompt = "dusty lo-fi hip hop drums with vinyl crackle"
+    states = {
+        "endpoint": daemon.endpoint, "prompt": prompt, "mode": "loop", "bars": "2", "seed": "4217",
+        "clip": clip_state("loop", audio=demo_loop(), sample_rate=SR, bpm=96, bars=2, prompt=prompt, seed=4217),
+    }  # fmt: skip
+    image = screenshot(tmp_path, xvfb, states, "connected")
+    assert image.shape == (440, 760, 3)
+    assert count_color(image[170:345, 20:740], ACCENT) > 2000, "the waveform preview is drawn"
+    assert count_color(image[10:35, 200:760], GOOD, 20) > 20, "the connection lamp is green"
+    assert count_color(image[400:440], BAD) == 0, "no error line"
+    assert (image[50:80, 30:400] > 180).all(axis=2).sum() > 200, "the prompt text is drawn"
+    if os.environ.get("PROMPTDAW_UPDATE_SCREENSHOT") == "1" or not DOCS_SCREENSHOT.exists():
+        shutil.copyfile(tmp_path / "connected.png", DOCS_SCREENSHOT)
+
+
+def test_ui_shows_no_daemon_and_a_piano_roll(bridge_built, xvfb, tmp_path: Path) -> None:
+    notes = [(i * 0.5, 0.4, 57 + (0, 3, 7, 10, 12, 10, 7, 3)[i % 8], 100, 0) for i in range(16)]
+    notes += [(i * 1.0, 0.25, 36, 120, 9) for i in range(8)]
+    clip = clip_state("midi", midi=make_smf(notes, bpm=110, bars=2), bpm=110, bars=2, prompt="an A minor arpeggio")
+    states = {"endpoint": "tcp://127.0.0.1:9", "autostart": "0", "prompt": "an A minor arpeggio", "mode": "midi",
+              "clip": clip}  # fmt: skip
+    image = screenshot(tmp_path, xvfb, states, "no-daemon")
+    assert count_color(image[170:345, 20:740], ACCENT) > 500, "the piano roll is drawn"
+    assert count_color(image[400:440], BAD, 40) > 30, "the error line says there is no daemon"
+    assert count_color(image[10:35, 200:760], BAD, 20) > 20, "the connection lamp is red"
+
+
+def test_ui_clicks_reach_the_plugin(bridge_built, xvfb, tmp_path: Path) -> None:
+    """Clicks on MIDI, "+" twice and Generate go through the UI to the plugin as states."""
+    saved = tmp_path / "state.bin"
+    settings = {"endpoint": "tcp://127.0.0.1:9", "autostart": "0", "prompt": "clicked", "mode": "loop", "bars": "4"}
+    script = {"sample_rate": SR, "steps": [
+        {"state": settings},
+        {"screenshot": {"path": str(tmp_path / "clicked.ppm"), "idle_ms": 800,
+                        "clicks": [[195, 109], [392, 109], [392, 109], [686, 64]]}},
+        {"sleep": 1.5},
+        {"status": True},
+        {"save_state": str(saved)},
+    ]}  # fmt: skip
+    run = run_clap_host(script, tmp_path / "run", env={"DISPLAY": xvfb})
+    states, _ = dpf_state_decode(saved.read_bytes())
+    assert (states["mode"], states["bars"], states["prompt"]) == ("midi", "6", "clicked")
+    status = run.steps("status")[0]["status"]
+    assert status["generations"] == 1 and status["job"] == "failed"
+    assert status["error"]["code"] == "unreachable" and status["request_type"] == "generate-midi"

@@ -1,0 +1,137 @@
+"""The training side of stem separation: arrangements, rendering, a few-step training run, export.
+
+CI never trains a real model; it renders two tiny clips with FluidSynth, runs the training
+script for a few steps on CPU, exports the result and serves it with the runtime code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from conftest import REPO
+
+from promptdaw.models.stems.arrange import (
+    ROLES,
+    Clip,
+    Note,
+    Part,
+    Voice,
+    clips_from_midi,
+    clips_from_voices,
+    drum_part,
+    example_clip,
+    is_held_out,
+    role_for_program,
+)
+
+pytest.importorskip("torch")  # the train extra
+
+
+def needs_fluidsynth() -> Path:
+    from promptdaw.models.stems.render import TIMGM6MB
+
+    if shutil.which("fluidsynth") is None or not TIMGM6MB.exists():
+        pytest.skip("fluidsynth and timgm6mb-soundfont are needed (scripts/debian-packages.txt)")
+    return TIMGM6MB
+
+
+def test_roles_follow_the_general_midi_programs() -> None:
+    assert role_for_program(0, True) == "drums"
+    assert [role_for_program(p, False) for p in (32, 39)] == ["bass", "bass"]
+    assert [role_for_program(p, False) for p in (52, 53, 54, 85, 91)] == ["vocals"] * 5
+    assert [role_for_program(p, False) for p in (0, 31, 40, 43, 55, 90)] == ["other"] * 6
+    with pytest.raises(ValueError, match="role"):
+        Part("guitar", 24, [])
+
+
+def test_multitrack_midi_files_become_clips_by_channel_and_program(tmp_path: Path) -> None:
+    midi = mido.MidiFile(ticks_per_beat=480)
+    for channel, program, pitch in ((9, 0, 36), (1, 33, 40), (2, 52, 72), (3, 0, 60)):
+        track = mido.MidiTrack()
+        track.append(mido.Message("program_change", channel=channel, program=program))
+        for _ in range(16):
+            track.append(mido.Message("note_on", channel=channel, note=pitch, velocity=90))
+            track.append(mido.Message("note_off", channel=channel, note=pitch, velocity=0, time=480))
+        midi.tracks.append(track)
+    path = tmp_path / "loop.mid"
+    midi.save(str(path))
+    clips = list(clips_from_midi(path, np.random.default_rng(0), n_clips=2, duration_s=3.0))
+    assert len(clips) == 2
+    for clip in clips:
+        assert sorted(p.role for p in clip.parts) == sorted(ROLES)
+        assert all(0 <= n.start_s < n.end_s <= 3.0 for p in clip.parts for n in p.notes)
+
+
+def test_corpus_voices_are_arranged_as_a_band() -> None:
+    voices = [
+        Voice(name, tuple((float(i), 1.0, base + (i % 5)) for i in range(32)))
+        for name, base in (("S", 67), ("A", 62), ("T", 55), ("B", 43))
+    ]
+    clips = list(clips_from_voices("test/piece", voices, np.random.default_rng(1), n_clips=8, duration_s=5.0))
+    assert len(clips) == 8
+    for clip in clips:
+        roles = {p.role for p in clip.parts}
+        assert {"vocals", "bass"} <= roles
+        assert all(p.program in range(32, 40) for p in clip.parts if p.role == "bass")
+        assert all(n.start_s >= 0 and n.end_s <= 5.0 + 0.05 for p in clip.parts for n in p.notes)
+    assert any("drums" in {p.role for p in c.parts} for c in clips)
+    drums = drum_part(4.0, 120, 4, np.random.default_rng(0))
+    assert drums.is_drum and drums.notes and all(n.start_s < 4.0 for n in drums.notes)
+    assert is_held_out("bach/bwv1.6.mxl") in (True, False)  # deterministic, either way
+    assert is_held_out("x") == is_held_out("x")
+
+
+def test_render_parts_alone_and_mix_is_the_sum(tmp_path: Path) -> None:
+    from promptdaw.models.stems.render import render_clips, render_parts, soundfont_presets
+
+    soundfont = needs_fluidsynth()
+    assert {(128, 0), (0, 52), (0, 33)} <= {(b, p) for b, p, _ in soundfont_presets(soundfont)}
+    silent = Part("other", 0, [])
+    tone = Part("other", 0, [Note(0.1, 0.6, 60, 100)])
+    audio = render_parts([silent, tone, silent], soundfont, 1.0)
+    assert audio.shape == (3, 44100, 2)
+    assert not audio[0].any() and not audio[2].any() and np.abs(audio[1]).max() > 0.01
+    stems = render_clips([example_clip(3.0)], soundfont, np.random.default_rng(0))
+    assert stems.shape == (1, 4, 3 * 44100, 2) and all(np.abs(stems[0, k]).max() > 0 for k in range(4))
+    assert np.abs(stems[0].sum(axis=0)).max() <= 10 ** (-1 / 20) + 1e-6
+
+
+def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
+    from promptdaw.inference_server.registry import ModelRegistry
+    from promptdaw.inference_server.separation import separate_array
+    from promptdaw.models.stems.render import load_dataset, write_dataset
+
+    soundfont = needs_fluidsynth()
+    clips = [example_clip(2.0, seed=0), Clip("b", "b", 2.0, example_clip(2.0, bpm=130, seed=1).parts)]
+    data = write_dataset(clips, soundfont, tmp_path / "data", seed=0, log=lambda line: None)
+    stems, records = load_dataset(data)
+    assert stems.shape == (2, 4, 88200, 2) and stems.dtype == np.float16 and len(records) == 2
+
+    run = tmp_path / "run"
+    command = [sys.executable, str(REPO / "scripts" / "train_stems.py"), "--data", str(data), "--valid", "",
+               "--out", str(run), "--steps", "3", "--batch", "1", "--segment-frames", "32",
+               "--widths", "8", "16", "16", "24", "--blocks", "1", "1", "1", "1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "done: 3 steps" in done.stdout and (run / "checkpoint.pt").exists()
+
+    model_dir = tmp_path / "models" / "stems"
+    export = [sys.executable, "-m", "promptdaw.models.stems.export", "--checkpoint", str(run / "checkpoint.pt"),
+              "--out", str(model_dir)]  # fmt: skip
+    done = subprocess.run(export, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["provenance"]["steps"] == 3 and manifest["provenance"]["onnx_check_max_abs_error"] < 1e-4
+
+    registry = ModelRegistry(model_dir.parent, providers=["CPUExecutionProvider"])
+    model = registry.get("stems")
+    mix = np.asarray(stems[0], np.float32).sum(axis=0)
+    out = separate_array(mix, 44100, lambda m: model.run({"magnitude": m})["masks"])
+    np.testing.assert_allclose(out.sum(axis=0), mix, atol=1e-5)

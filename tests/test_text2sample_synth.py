@@ -1,0 +1,172 @@
+"""The sample synthesiser, patches and prompt reading, without a daemon or a trained model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.synthesis import synth
+from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
+from promptdaw.inference_server.synthesis.generator import finish_one_shot, gate_for_length, render_one_shot
+from promptdaw.inference_server.synthesis.patch import PARAM_SIZE, PARAMS, Patch
+from promptdaw.inference_server.synthesis.prompt import parse_note_param, read_sample_prompt
+
+
+def random_patch(seed: int, **values) -> Patch:
+    """A random patch with every layer audible (so a comparison exercises all of them)."""
+    patch = Patch(np.random.default_rng(seed).random(PARAM_SIZE), "pad")
+    defaults = {"harm_level_db": -3.0, "bell_level_db": -10.0, "noise_level_db": -12.0, "click_db": -20.0,
+                "unison_level": 0.5, "release_s": 0.3}  # fmt: skip
+    return patch.replace(**{**defaults, **values})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_numpy_and_torch_synthesisers_agree(seed: int) -> None:
+    torch = pytest.importorskip("torch")
+    from promptdaw.models.text2sample import synth_torch
+
+    rate, n = 22050, 17640
+    patch = random_patch(seed)
+    note, gate = 36.0 + 12 * seed, 0.4
+    noise = synth.draw_noise(np.random.default_rng(seed), n, rate)
+    expected = synth.render(patch.physical(), note, gate, n, rate, noise)
+    controls = synth_torch.controls_from_unit(torch.tensor(patch.unit[None], dtype=torch.float32))
+    spectra, click = torch.from_numpy(noise.spectra[None]), torch.from_numpy(noise.click[None])
+    got = synth_torch.render_batch(controls, torch.tensor([note]), torch.tensor([gate]), n, rate, spectra, click)
+    got = got[0].numpy().T
+    assert got.shape == expected.shape == (n, 2)
+    # float32 rounding differs between the two (phases, Horner's rule); a hard drive amplifies it
+    # near zero crossings. Measured: at most 4e-3 (-48 dB) with drive, 5e-4 without; 2.4e-4 on average.
+    assert np.abs(got - expected).max() < 1e-2
+    assert np.abs(got - expected).mean() < 1e-3
+
+
+def test_render_is_finite_bounded_and_deterministic() -> None:
+    patch = random_patch(5)
+    a = synth.render(patch.physical(), 48, 0.5, 22050, 44100, np.random.default_rng(1))
+    b = synth.render(patch.physical(), 48, 0.5, 22050, 44100, np.random.default_rng(1))
+    assert a.dtype == np.float32 and a.shape == (22050, 2)
+    assert np.isfinite(a).all() and np.abs(a).max() <= 1.0 + 1e-6
+    assert np.array_equal(a, b)
+
+
+def test_render_rate_independent_pitch() -> None:
+    """A pure sine patch sounds the note at any sample rate."""
+    sine = Patch(np.full(PARAM_SIZE, 0.5)).replace(
+        harm_level_db=0.0, harm_db=[0.0] + [-60.0] * 15, harm_tail_db_per_oct=-36.0, bell_level_db=-60.0,
+        noise_level_db=-60.0, click_db=-60.0, pitch_env_st=0.0, glide_st=0.0, vibrato_cents=0.0, unison_level=0.0,
+        amp_attack_s=0.005, amp_sustain=1.0, drive=0.0,
+    )  # fmt: skip
+    for rate in (22050, 44100, 48000):
+        audio = synth.render(sine.physical(), 57, 0.5, rate // 2, rate, np.random.default_rng(0))[:, 0]
+        spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+        peak_hz = np.argmax(spectrum) * rate / len(audio)
+        assert abs(peak_hz - 220.0) < 4.0
+
+
+def test_finish_one_shot_trims_normalises_and_removes_dc() -> None:
+    rate = 44100
+    audio = np.zeros((rate, 2), np.float32)
+    audio[4410:13230] = 0.3 * np.sin(np.arange(8820) / 7.0)[:, None] + 0.05  # DC offset, silent margins
+    out = finish_one_shot(audio, rate)
+    assert abs(20 * np.log10(np.abs(out).max()) + 1.0) < 0.01
+    assert np.abs(out.mean(axis=0)).max() < 1e-3
+    assert len(out) < 0.3 * rate  # both silent margins trimmed
+    assert np.isfinite(out).all()
+
+
+def test_patch_dict_round_trip_and_edit() -> None:
+    patch = random_patch(7)
+    data = json.loads(json.dumps(patch.to_dict()))
+    again = Patch.from_dict(data)
+    assert np.abs(again.unit - patch.unit).max() < 1e-4
+    assert again.category == "pad"
+    data["params"]["amp_attack_s"] = 0.25
+    edited = Patch.from_dict(data)
+    assert edited["amp_attack_s"] == pytest.approx(0.25, rel=1e-6)
+    partial = Patch.from_dict({"params": {"drive": 0.9}}, base=patch)
+    assert partial["drive"] == pytest.approx(0.9) and partial["harm_db"] == pytest.approx(patch["harm_db"])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"amp_attack_s": 99.0}, "amp_attack_s must be in"),
+        ({"harm_db": [0.0, 1.0]}, "harm_db takes 16"),
+        ({"no_such_knob": 1.0}, "unknown controls no_such_knob"),
+        ({"drive": "loud"}, "drive must be numbers"),
+    ],
+)
+def test_bad_patch_values_name_the_control(params: dict, match: str) -> None:
+    with pytest.raises(InvalidParams, match=match):
+        Patch.from_dict({"format": "promptdaw-patch", "version": 1, "params": params})
+
+
+def test_vary_strength_controls_distance() -> None:
+    patch = random_patch(3)
+    assert np.array_equal(patch.varied(0.0, 5).unit, patch.unit)
+    near = np.abs(patch.varied(0.2, 5).unit - patch.unit).mean()
+    far = np.abs(patch.varied(1.0, 5).unit - patch.unit).mean()
+    assert 0 < near < far
+    assert np.array_equal(patch.varied(0.5, 9).unit, patch.varied(0.5, 9).unit)
+    assert patch.varied(1.0, 5)["root_note"] == patch["root_note"]  # variations keep the pitch
+
+
+@pytest.mark.parametrize(
+    ("prompt", "text", "note", "duration"),
+    [
+        ("deep 808 bass in F1, long tail", "deep 808 bass, long tail", 29, None),
+        ("glassy bell E5", "glassy bell", 76, None),
+        ("warm analog pad on G3, slow attack", "warm analog pad, slow attack", 55, None),
+        ("brass stab Bb3", "brass stab", 58, None),
+        ("white noise riser, 4 seconds", "white noise riser", None, 4.0),
+        ("a 250 ms snare", "a snare", None, 0.25),
+        ("punchy 808 kick", "punchy 808 kick", None, None),
+    ],
+)
+def test_sample_prompt_reading(prompt: str, text: str, note: int | None, duration: float | None) -> None:
+    read = read_sample_prompt(prompt)
+    assert (read.text, read.note, read.duration_s) == (text, note, duration)
+
+
+@pytest.mark.parametrize("bad", ["H9", "C12", 128, -1, "", True, 60.5])
+def test_bad_notes_are_refused(bad) -> None:
+    with pytest.raises(InvalidParams, match="note must be"):
+        parse_note_param(bad)
+
+
+def test_prompt_errors_name_the_field() -> None:
+    with pytest.raises(InvalidParams, match="prompt is empty"):
+        read_sample_prompt("   ")
+    with pytest.raises(InvalidParams, match="duration_s"):
+        read_sample_prompt("a 90 second kick")
+
+
+def test_requested_length_is_the_audible_length() -> None:
+    riser = Patch(np.full(PARAM_SIZE, 0.5), "riser").replace(
+        harm_level_db=-60.0, bell_level_db=-60.0, click_db=-60.0, noise_level_db=0.0, noise_attack_s=2.0,
+        noise_sustain=1.0, noise_sweep_oct=3.0, release_s=0.05, clap_bursts=0.0,
+    )  # fmt: skip
+    shot = render_one_shot(riser, note=60, duration_s=4.0, seed=1)
+    loud = np.flatnonzero(np.abs(shot.audio).max(axis=1) >= 1e-3)
+    assert abs((loud[-1] + 1) / shot.sample_rate - 4.0) < 0.4
+    assert gate_for_length(riser, 4.0) < 4.0
+
+
+def test_layout_tables_are_consistent() -> None:
+    assert set(CATEGORY_FAMILY) == set(CATEGORIES)
+    assert sum(p.size for p in PARAMS) == PARAM_SIZE
+    assert len({p.name for p in PARAMS}) == len(PARAMS)
+
+
+def test_runtime_never_imports_torch() -> None:
+    code = ("import sys; import promptdaw.inference_server.tasks.generate_sample, "
+            "promptdaw.inference_server.synthesis.instrument; print('torch' in sys.modules)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
