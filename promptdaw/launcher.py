@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from promptdaw.inference_server.client import Client
@@ -14,7 +18,16 @@ from promptdaw.inference_server.security import is_loopback
 
 from .paths import state_dir
 
-__all__ = ["daemon_log_path", "ensure_daemon", "is_running", "spawn_daemon", "wait_until_serving"]
+__all__ = [
+    "TemporaryDaemon",
+    "daemon_log_path",
+    "ensure_daemon",
+    "free_endpoint",
+    "is_running",
+    "spawn_daemon",
+    "temporary_daemon",
+    "wait_until_serving",
+]
 
 #: A cold start loads onnxruntime and reads manifests; give it room on a slow machine.
 START_TIMEOUT_S = 30.0
@@ -83,3 +96,36 @@ def ensure_daemon(endpoint: str, *, server_key: Path | None = None, client_key: 
 def _last_line(path: Path) -> str:
     lines = path.read_text(errors="replace").strip().splitlines()
     return lines[-1] if lines else "no output"
+
+
+def free_endpoint() -> str:
+    """A loopback endpoint on a port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@dataclass
+class TemporaryDaemon:
+    endpoint: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@contextmanager
+def temporary_daemon(extra_args: Sequence[str] = (), log_dir: Path | None = None) -> Iterator[TemporaryDaemon]:
+    """A daemon of its own on a free loopback port, for benchmarks and tests; always stopped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        endpoint = free_endpoint()
+        log_path = Path(log_dir or tmp) / f"daemon-{endpoint.rsplit(':', 1)[-1]}.log"
+        process = spawn_daemon(endpoint, log_path, extra_args)
+        try:
+            wait_until_serving(endpoint, process, log_path, timeout_s=60)
+            yield TemporaryDaemon(endpoint, process, log_path)
+            with Client(endpoint, timeout_s=10) as client:
+                client.shutdown()
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

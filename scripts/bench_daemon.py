@@ -15,12 +15,9 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +29,7 @@ from promptdaw.inference_server.protocol import Audio
 from promptdaw.inference_server.registry import ModelRegistry
 from promptdaw.inference_server.runtime import select_providers
 from promptdaw.inference_server.tasks.transcribe import TranscribeOptions, transcribe_to_midi
-from promptdaw.launcher import spawn_daemon, wait_until_serving
+from promptdaw.launcher import temporary_daemon
 from promptdaw.paths import models_dir
 from promptdaw.signals import synth_notes
 
@@ -115,12 +112,6 @@ def bench_transcription(client: Client, audio_s: float, reps: int) -> dict[str, 
     }
 
 
-def free_endpoint() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
-
-
 def table(results: dict[str, Any]) -> str:
     p, r, t = results["ping"], results["round_trip"], results["transcription"]
     rows = [
@@ -158,25 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    endpoint = free_endpoint()
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "daemon.log"
-        process = spawn_daemon(endpoint, log_path)
-        try:
-            wait_until_serving(endpoint, process, log_path)
-            with Client(endpoint, timeout_s=120) as client:
-                client.load(MODEL)
-                results = {
-                    "machine": machine(),
-                    "ping": bench_ping(client, args.pings),
-                    "round_trip": bench_big_round_trip(client, args.megabytes, args.round_trips),
-                    "transcription": bench_transcription(client, args.audio_s, args.reps),
-                }
-                client.shutdown()
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+    with temporary_daemon() as daemon, Client(daemon.endpoint, timeout_s=120) as client:
+        client.load(MODEL)
+        results = {
+            "machine": machine(),
+            "ping": bench_ping(client, args.pings),
+            "round_trip": bench_big_round_trip(client, args.megabytes, args.round_trips),
+            "transcription": bench_transcription(client, args.audio_s, args.reps),
+        }
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from bench_daemon import free_endpoint, machine  # scripts/ is on sys.path when run as a script
+from bench_daemon import machine  # scripts/ is on sys.path when run as a script
 from tqdm import tqdm
 
 from promptdaw.inference_server.client import Client
-from promptdaw.launcher import spawn_daemon, wait_until_serving
+from promptdaw.launcher import temporary_daemon
 
 PROMPT = "house loop with drums, bass, chords and a lead melody in A minor, 120 bpm, 4 bars"
 TARGET_P50_MS = 500.0
@@ -83,28 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    endpoint = free_endpoint()
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "daemon.log"
-        process = spawn_daemon(endpoint, log_path)
-        try:
-            wait_until_serving(endpoint, process, log_path)
-            with Client(endpoint, timeout_s=120) as client:
-                reply = client.request("generate-loop", {"prompt": PROMPT, "seed": 0})  # loads the models
-                first = reply.body
-                times, cpu, lufs, exact = [], [], [], []
-                for seed in tqdm(range(1, args.runs + 1), desc="generate-loop", disable=args.json):
-                    start, start_cpu = time.perf_counter(), cpu_seconds(process.pid)
-                    reply = client.request("generate-loop", {"prompt": PROMPT, "seed": seed})
-                    times.append(time.perf_counter() - start)
-                    cpu.append(cpu_seconds(process.pid) - start_cpu)
-                    lufs.append(reply.body["lufs"])
-                    exact.append(reply.payloads[0].samples.shape[0] == reply.body["length_samples"])
-                client.shutdown()
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+    with temporary_daemon() as daemon, Client(daemon.endpoint, timeout_s=120) as client:
+        pid = daemon.process.pid
+        reply = client.request("generate-loop", {"prompt": PROMPT, "seed": 0})  # loads the models
+        first = reply.body
+        times, cpu, lufs, exact = [], [], [], []
+        for seed in tqdm(range(1, args.runs + 1), desc="generate-loop", disable=args.json):
+            start, start_cpu = time.perf_counter(), cpu_seconds(pid)
+            reply = client.request("generate-loop", {"prompt": PROMPT, "seed": seed})
+            times.append(time.perf_counter() - start)
+            cpu.append(cpu_seconds(pid) - start_cpu)
+            lufs.append(reply.body["lufs"])
+            exact.append(reply.payloads[0].samples.shape[0] == reply.body["length_samples"])
     report = {
         "machine": machine(),
         "prompt": PROMPT,

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from bench_daemon import free_endpoint, machine  # scripts/ is on sys.path when run as a script
+from bench_daemon import machine  # scripts/ is on sys.path when run as a script
 from tqdm import tqdm
 
 from promptdaw.inference_server.client import Client
-from promptdaw.launcher import spawn_daemon, wait_until_serving
+from promptdaw.launcher import temporary_daemon
 
 PROMPT = "dark trap in F minor, 140 bpm, 8 bars, drums, 808 bass, piano chords and a bell melody"
 
@@ -29,25 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    endpoint = free_endpoint()
-    with tempfile.TemporaryDirectory() as tmp:
-        log_path = Path(tmp) / "daemon.log"
-        process = spawn_daemon(endpoint, log_path)
-        try:
-            wait_until_serving(endpoint, process, log_path)
-            with Client(endpoint, timeout_s=60) as client:
-                result, _ = client.midi_job("generate-midi", {"prompt": PROMPT, "seed": 0})  # loads the models
-                parts = [p["role"] for p in result["spec"]["parts"]]
-                times = []
-                for seed in tqdm(range(1, args.runs + 1), desc="generate-midi", disable=args.json):
-                    start = time.perf_counter()
-                    client.midi_job("generate-midi", {"prompt": PROMPT, "seed": seed})
-                    times.append(time.perf_counter() - start)
-                client.shutdown()
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
+    with temporary_daemon() as daemon, Client(daemon.endpoint, timeout_s=60) as client:
+        result, _ = client.midi_job("generate-midi", {"prompt": PROMPT, "seed": 0})  # loads the models
+        parts = [p["role"] for p in result["spec"]["parts"]]
+        times = []
+        for seed in tqdm(range(1, args.runs + 1), desc="generate-midi", disable=args.json):
+            start = time.perf_counter()
+            client.midi_job("generate-midi", {"prompt": PROMPT, "seed": seed})
+            times.append(time.perf_counter() - start)
     report = {
         "machine": machine(),
         "prompt": PROMPT,

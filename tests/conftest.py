@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,17 +13,11 @@ import pytest
 
 from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
-from promptdaw.launcher import spawn_daemon, wait_until_serving
+from promptdaw.launcher import free_endpoint, spawn_daemon, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
 BASIC_PITCH_DIR = MODELS / "basic_pitch"
-
-
-def free_endpoint() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
 @dataclass
