@@ -73,8 +73,13 @@ def bench_daemon(endpoint: str, reps: int, seconds: float) -> dict[str, Any]:
 def musicgen_small():
     """MusicGen-small's architecture from its published configuration (random weights)."""
     import torch
-    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration
-    from transformers import T5Config
+    from transformers import (
+        EncodecConfig,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        T5Config,
+    )
 
     text = T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12,
                     relative_attention_num_buckets=32, feed_forward_proj="relu")  # fmt: skip
@@ -111,7 +116,8 @@ def bench_musicgen(reps: int) -> dict[str, Any]:
         times.append(time.perf_counter() - start)
         samples = int(audio.shape[-1])
     return {"parameters": params, "build_s": build_s, "reps": reps, "seconds_generated": samples / 32000,
-            "median_s": statistics.median(times), "times_s": times, "torch_threads": torch.get_num_threads()}  # fmt: skip
+            "median_s": statistics.median(times), "times_s": times,
+            "torch_threads": torch.get_num_threads()}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

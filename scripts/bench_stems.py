@@ -111,7 +111,7 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -
             "peak_rss_bytes": _peak_rss_bytes()}  # fmt: skip
 
 
-def child_htdemucs(input_path: Path, threads: int) -> dict:
+def child_htdemucs(input_path: Path, threads: int, limit_s: float | None = None) -> dict:
     from fractions import Fraction
 
     import torch
@@ -125,7 +125,8 @@ def child_htdemucs(input_path: Path, threads: int) -> dict:
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     with AudioFile(str(input_path)) as f:
-        rate, frames = int(f.samplerate), f.frames
+        rate = int(f.samplerate)
+        frames = f.frames if limit_s is None else min(f.frames, int(limit_s * rate))
         mix = torch.from_numpy(f.read(frames))[None]
     with torch.no_grad():
         apply_model(model, mix, shifts=1, split=True, overlap=0.25, progress=False)
@@ -136,9 +137,13 @@ def child_htdemucs(input_path: Path, threads: int) -> dict:
 # ---------------------------------------------------------------------- parent
 
 
-def run_child(kind: str, input_path: Path, out_dir: Path, threads: int, timeout_s: float) -> dict:
+def run_child(
+    kind: str, input_path: Path, out_dir: Path, threads: int, timeout_s: float, limit_s: float | None = None
+) -> dict:
     command = [sys.executable, __file__, "--child", kind, "--input", str(input_path), "--out", str(out_dir),
                "--threads", str(threads)]  # fmt: skip
+    if limit_s is not None:
+        command += ["--limit-seconds", str(limit_s)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -155,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="threads for onnxruntime and torch (default 2)")
     parser.add_argument("--data", type=Path, default=REPO / "data/stems/heldout")
     parser.add_argument("--skip-htdemucs", action="store_true")
+    parser.add_argument("--htdemucs-seconds", type=float,
+                        help="run HTDemucs on only the first S seconds of the input (it is ~50x slower)")  # fmt: skip
+    parser.add_argument("--limit-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per system, seconds")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", choices=["ours-stream", "ours-array", "htdemucs"], help=argparse.SUPPRESS)
@@ -164,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.child:
         if args.child == "htdemucs":
-            report = child_htdemucs(args.input, args.threads)
+            report = child_htdemucs(args.input, args.threads, args.limit_seconds)
         else:
             report = child_ours(args.input, args.out, args.threads, streaming=args.child == "ours-stream")
         print(json.dumps(report))
@@ -178,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         input_path = Path(tmp) / "input.wav"
         source = make_input(input_path, args.seconds, args.data)
         for label, kind in systems:
-            results[label] = run_child(kind, input_path, Path(tmp) / kind, args.threads, args.timeout)
+            limit = args.htdemucs_seconds if kind == "htdemucs" else None
+            results[label] = run_child(kind, input_path, Path(tmp) / kind, args.threads, args.timeout, limit)
             print(f"{label}: {json.dumps(results[label])}", file=sys.stderr, flush=True)
     report = {
         "input": f"{args.seconds:g} s of 44.1 kHz stereo: {source}",
@@ -188,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         "systems": results,
     }
     print(f"input: {report['input']}; {args.threads} threads\n")
-    print("| system | separation time | real-time factor | peak memory | model load |")
-    print("|---|---|---|---|---|")
+    print("| system | audio separated | separation time | real-time factor | peak memory | model load |")
+    print("|---|---|---|---|---|---|")
     for label, r in results.items():
         if "error" in r:
-            print(f"| {label} | failed: {r['error']} | | | |")
+            print(f"| {label} | | failed: {r['error']} | | | |")
             continue
-        print(f"| {label} | {r['separate_s']:.1f} s | {r['separate_s'] / r['seconds']:.4f} | "
+        print(f"| {label} | {r['seconds']:.0f} s | {r['separate_s']:.1f} s | {r['separate_s'] / r['seconds']:.4f} | "
               f"{r['peak_rss_bytes'] / 2**20:.0f} MiB | {r['load_s']:.2f} s |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

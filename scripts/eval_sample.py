@@ -37,6 +37,8 @@ DEV_SET = REPO.parent / "shared" / "eval" / "sample_dev.jsonl"
 JUDGE_RATE = 22050
 JUDGE_SECONDS = 2.5
 SEEDS = (1, 2, 3, 4, 5)
+#: Shorter cuts of every judge render added to its training set (length robustness).
+CROPS = 2
 HELD_OUT_SOUNDFONTS = {
     "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2"),
     "musescore": Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),
@@ -68,6 +70,14 @@ Evaluator = Callable[[dict, "Context"], dict]
 
 
 # ---------------------------------------------------------------------------------- features
+
+
+def fade_out(audio: np.ndarray, length: int) -> np.ndarray:
+    """The first ``length`` samples, faded out over the last 20 ms (a one-shot cut short)."""
+    cut = audio[:length].copy()
+    fade = min(len(cut), round(0.02 * JUDGE_RATE))
+    cut[len(cut) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=cut.dtype)
+    return cut
 
 
 def trim_start(audio: np.ndarray) -> np.ndarray:
@@ -122,9 +132,9 @@ def _judge_shots():
 
 def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
     """Train the category judge on held-out soundfont renders (cached); returns (classifier, report)."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
 
     from promptdaw.models.stems.render import FLUIDR3_GM
     from promptdaw.models.stems.render import soundfont_presets as presets
@@ -151,13 +161,19 @@ def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
         audio = render_one_shots([shots[i] for i in keep], path, duration_s=JUDGE_SECONDS, sample_rate=JUDGE_RATE,
                                  batch=150, log=log)  # fmt: skip
         loud = [j for j in range(len(keep)) if np.abs(audio[j]).max() > 1e-4]
-        data[key] = (np.stack([features(audio[j], JUDGE_RATE) for j in loud]), [families[keep[j]] for j in loud])
+        rng = np.random.default_rng(len(loud))
+        rows, labels = [], []
+        for j in loud:  # the whole render, and shorter cuts of it: one-shots come in every length
+            for length_s in (JUDGE_SECONDS, *rng.uniform(0.25, 2.0, CROPS)):
+                rows.append(features(fade_out(audio[j], round(length_s * JUDGE_RATE)), JUDGE_RATE))
+                labels.append(families[keep[j]])
+        data[key] = (np.stack(rows), labels)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **{k: v[0] for k, v in data.items()},
                  **{k + "_labels": np.array(json.dumps(v[1])) for k, v in data.items()})  # fmt: skip
 
     def classifier():
-        return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=3000))
+        return make_pipeline(StandardScaler(), SVC(C=3.0, gamma="scale"))
 
     held = [k for k in ("timgm6mb", "musescore") if k in data]
     report: dict[str, Any] = {"trained_on": held, "examples": {k: len(data[k][1]) for k in held}}
@@ -306,7 +322,8 @@ def markdown(summary: dict, rows: list[dict], para_summary: dict, para_rows: lis
         "",
         f"Loop lines (`kind: loop`, {summary['skipped']}) are evaluated by the loop renderer's evaluation.",
         "",
-        "The judge is a logistic regression on log-mel statistics and the level envelope, trained only on renders "
+        "The judge is a support-vector classifier (RBF) on log-mel statistics and the level envelope, trained "
+        "only on renders "
         f"of held-out soundfonts ({', '.join(judge['trained_on'])}: {judge['examples']} one-shots), never on "
         "FluidR3_GM or the project's presets (the generator's training data). Its own accuracy across soundfonts: "
         + ", ".join(f"{k.removeprefix('accuracy_').replace('_', ' ')} {_pct(v)}" for k, v in judge.items()
@@ -346,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
-    parser.add_argument("--judge-cache", type=Path, default=REPO / "data" / "text2sample" / "judge_features.npz")
+    parser.add_argument("--judge-cache", type=Path, default=REPO / "data" / "text2sample" / "judge_features_v2.npz")
     parser.add_argument("--no-paraphrases", action="store_true")
     parser.add_argument("--judge-only", action="store_true", help="build the judge and report its own accuracy")
     parser.add_argument("--markdown", type=Path, help="write the report here")

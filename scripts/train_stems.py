@@ -1,12 +1,13 @@
 """Train the stem-separation model on data from ``scripts/render_stems_data.py``.
 
-The final model was trained with (one CPU thread, in the background, logging to a file)::
+The committed model was trained with (one CPU thread, in the background, logging to a file)::
 
     nohup .venv/bin/python scripts/train_stems.py --data data/stems/train --valid data/stems/heldout \\
-        --out data/stems/run --max-minutes 40 > data/logs/train.log 2>&1 &
+        --out data/stems/run --max-minutes 40 --steps 100000 > data/logs/train.log 2>&1 &
 
-then exported with ``scripts/export_stems.py``-equivalent ``python -m promptdaw.models.stems.export``
-(see ``models/stems/MODEL_CARD.md``). ``--steps 3 --batch 1 --segment-frames 32`` is the smoke run.
+and then continued with the same command plus ``--max-minutes 70 --resume``; it was exported with
+``python -m promptdaw.models.stems.export`` (see ``models/stems/MODEL_CARD.md``).
+``--steps 3 --batch 1 --segment-frames 32`` is the smoke run CI does.
 """
 
 from __future__ import annotations

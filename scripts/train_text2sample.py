@@ -34,8 +34,8 @@ from torch.nn import functional as F
 from promptdaw.files import atomic_write_bytes
 from promptdaw.inference_server.music.embedding import Embedder
 from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.synthesis.constants import CATEGORIES
-from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME, SLICES
+from promptdaw.inference_server.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
+from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME, PARAM_SIZE, SLICES
 from promptdaw.models.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet, build_dataset
 from promptdaw.models.text2sample.export import export_model
 from promptdaw.models.text2sample.model import PatchNet
@@ -125,9 +125,22 @@ def _unit_tensor(name: str, values: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.clip(PARAM_BY_NAME[name].to_unit(values), 0, 1).astype(np.float32))
 
 
-#: Controls that rendered acoustic sounds never use; held near zero for them (weak gradients otherwise).
-_STILL = {"glide_st": 0.5, "noise_sweep_oct": 0.5}
-_MOVING = {CATEGORIES.index(c) for c in ("riser", "downlifter", "noise sweep")}
+#: Pitch movements rendered acoustic sounds do not make: (control, value in physical units, categories
+#: exempt). The spectrogram loss would otherwise smear a steady tone with a glide or sweep (a moving
+#: tone covers more bins and lowers the average error), so these controls are taken out of the
+#: rendered patch and regressed onto their values instead; presets still teach them.
+_HELD = (
+    ("glide_st", 0.0, frozenset({"riser", "downlifter", "noise sweep", "impact"})),
+    ("noise_sweep_oct", 0.0, frozenset({"riser", "downlifter", "noise sweep", "impact"})),
+    ("pitch_env_st", 0.0, DRUM_CATEGORIES),  # drums and effects keep their pitch drop
+)
+
+
+#: Preset controls whose errors are heard most (pitch movements, the root) count five times.
+PRESET_WEIGHTS = torch.ones(PARAM_SIZE)
+for _name in ("glide_st", "noise_sweep_oct", "pitch_env_st", "root_note"):
+    PRESET_WEIGHTS[SLICES[_name]] = 5.0
+PRESET_WEIGHTS /= PRESET_WEIGHTS.mean()
 
 
 def losses(net: PatchNet, sampler: Sampler, sounds: np.ndarray, presets: np.ndarray, *, noise: float,
@@ -140,18 +153,26 @@ def losses(net: PatchNet, sampler: Sampler, sounds: np.ndarray, presets: np.ndar
     n_s = len(sounds)
     if len(presets):
         target = torch.from_numpy(data.preset_unit[presets - data.sounds])
-        out["preset"] = 10.0 * (unit[n_s:] - target).pow(2).mean()
+        out["preset"] = 10.0 * ((unit[n_s:] - target).pow(2) * PRESET_WEIGHTS).mean()
     if n_s:
         u = unit[:n_s]
         root_t = _unit_tensor("root_note", data.root[sounds])
         hold_t = _unit_tensor("hold_s", data.hold_s[sounds])
         out["root_hold"] = 10.0 * ((u[:, SLICES["root_note"]][:, 0] - root_t).pow(2).mean()
                                    + (u[:, SLICES["hold_s"]][:, 0] - hold_t).pow(2).mean())  # fmt: skip
-        still = torch.tensor([c not in _MOVING for c in data.category[sounds]], dtype=torch.float32)
-        out["still"] = sum(((u[:, SLICES[k]][:, 0] - v).pow(2) * still).mean() for k, v in _STILL.items())
+        held = u.clone()
+        still = torch.zeros(())
+        names = [CATEGORIES[c] for c in data.category[sounds]]
+        for name, value, exempt in _HELD:
+            mask = torch.tensor([n not in exempt for n in names])
+            target = float(PARAM_BY_NAME[name].to_unit(np.array([value]))[0])
+            column = SLICES[name].start
+            held[:, column] = torch.where(mask, torch.full_like(u[:, column], target), u[:, column])
+            still = still + 10.0 * ((u[:, column] - target).pow(2) * mask.float()).mean()
+        out["still"] = still
         n = round(TRAIN_DURATION_S * TRAIN_RATE)
         spectra, click = draw_noise(n_s, n, TRAIN_RATE, generator)
-        audio = render_batch(controls_from_unit(u), torch.from_numpy(data.root[sounds].astype(np.float32)),
+        audio = render_batch(controls_from_unit(held), torch.from_numpy(data.root[sounds].astype(np.float32)),
                              torch.from_numpy(data.gate_s[sounds]), n, TRAIN_RATE, spectra, click)  # fmt: skip
         out["spectral"] = spectral_loss(audio.mean(dim=1), torch.from_numpy(data.audio[sounds])).mean()
     return out
@@ -192,11 +213,15 @@ def evaluate(net: PatchNet, data: TrainingSet, embedder: Embedder, seed: int, sm
     }
 
 
+#: Machine-specific arguments left out of the exported config.
+_PATH_ARGS = {"data", "out", "checkpoint", "models_dir", "json"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="cached data set (built when missing)")
     parser.add_argument("--rebuild", action="store_true", help="render and embed the data set again")
-    parser.add_argument("--steps", type=int, default=2400)
+    parser.add_argument("--steps", type=int, default=1900)
     parser.add_argument("--max-minutes", type=float, default=30.0, help="stop (and export) after this long")
     parser.add_argument("--sounds", type=int, default=8, help="rendered sounds per step")
     parser.add_argument("--presets", type=int, default=48, help="presets per step")
@@ -295,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics.update({"skipped_steps": skipped, "train_steps": step, "train_minutes": minutes, "sounds": int(data.sounds),
                     "presets": len(data.preset_unit), "texts": len(data.texts)})  # fmt: skip
     config = {"training": {"seed": args.seed, "rate": TRAIN_RATE, "duration_s": TRAIN_DURATION_S,
-                           "args": {k: str(v) for k, v in vars(args).items()}}}  # fmt: skip
+                           "args": {k: str(v) for k, v in vars(args).items() if k not in _PATH_ARGS}}}  # fmt: skip
     export_model(net, args.out, config, version=VERSION, metrics=metrics)
     atomic_write_bytes(args.out / "training_history.json", json.dumps(history, indent=1).encode())
     summary = {"out": str(args.out), **metrics}

@@ -98,7 +98,7 @@ class SampleModel:
         patch = Patch(units[-1], category)
         if seed is not None:
             patch = patch.varied(DEFAULT_SEED_STRENGTH, seed)
-        return patch, {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+        return patch.steady(), {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
 
 
 @dataclass(frozen=True)

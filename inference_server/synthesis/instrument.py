@@ -24,7 +24,7 @@ from .constants import DRUM_CATEGORIES, MAX_DURATION_S
 from .generator import DEFAULT_VELOCITY, SampleModel
 from .patch import Patch
 from .prompt import read_sample_prompt
-from .synth import T60, render, sound_length_s
+from .synth import T60, NoiseDraw, draw_noise, frame_layout, render, sound_length_s
 
 __all__ = ["DEFAULT_MAX_TAIL_S", "GM_DRUM_SOUNDS", "NOTE_PEAK", "NeuralInstrument"]
 
@@ -36,6 +36,8 @@ NOTE_PEAK = 0.5
 VELOCITY_CURVE = 1.5
 #: Longest release tail rendered after a note's end.
 DEFAULT_MAX_TAIL_S = 3.0
+#: Seconds of noise drawn at once for an instrument's notes.
+NOISE_BANK_S = 8.0
 #: Distinct notes kept per instrument.
 CACHE_NOTES = 256
 
@@ -91,6 +93,7 @@ class NeuralInstrument:
         self._model: SampleModel = sample_model(registry, model)
         self._patches: dict[int | None, Patch] = {}
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._noise_banks: dict[int, NoiseDraw] = {}
         self._lock = threading.Lock()
         if not self.drums:
             self._patches[None] = self._predict(self._text)
@@ -164,12 +167,25 @@ class NeuralInstrument:
                     self._cache.popitem(last=False)
         return unit * np.float32(NOTE_PEAK * (int(velocity) / 127) ** VELOCITY_CURVE)
 
+    def _noise(self, n_samples: int, sample_rate: int) -> NoiseDraw:
+        """A noise draw at least ``n_samples`` long, cut from one bank per rate (drawn once, grown when short).
+
+        Every note starts the bank at its beginning, as a sampler replays its recording.
+        """
+        with self._lock:
+            bank = self._noise_banks.get(sample_rate)
+            if bank is None or bank.spectra.shape[1] < frame_layout(n_samples, sample_rate).count:
+                length = max(n_samples, round(NOISE_BANK_S * sample_rate))
+                bank = draw_noise(np.random.default_rng([self.seed, sample_rate, 0x1E]), length, sample_rate)
+                self._noise_banks[sample_rate] = bank
+            return bank
+
     def _render(self, patch: Patch, note: int, gate: float, sample_rate: int) -> np.ndarray:
         controls = patch.physical()
         length = min(sound_length_s(controls, gate), gate + min(self.max_tail_s, T60 * float(controls["release_s"])),
                      MAX_DURATION_S)  # fmt: skip
         n = max(1, math.ceil(length * sample_rate))
-        audio = render(controls, note, gate, n, sample_rate, np.random.default_rng([self.seed, note, 0x1E]))
+        audio = render(controls, note, gate, n, sample_rate, self._noise(n, sample_rate), fast=True)
         audio -= audio.mean(axis=0, keepdims=True)
         peak = float(np.abs(audio).max())
         return audio / np.float32(peak) if peak > 0 else audio

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParams
-from .constants import CATEGORIES, N_BELL, N_HARMONIC_PARAMS, N_NOISE_BANDS
+from .constants import CATEGORIES, N_BELL, N_HARMONIC_PARAMS, N_NOISE_BANDS, PITCHED_CATEGORIES
 
 __all__ = [
     "DEFAULT_SEED_STRENGTH",
@@ -82,7 +82,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     _P("release_s", 0.003, 6, "log", spread=0.05, doc="release time constant of every layer"),
     _P("pitch_env_st", -12, 48, spread=0.02, doc="pitch offset at the start, decaying to the note (semitones)"),
     _P("pitch_env_decay_s", 0.002, 1.5, "log", spread=0.05, doc="time constant of the pitch envelope"),
-    _P("glide_st", -36, 36, spread=0.02, doc="pitch change over the held note (semitones; risers, drops)"),
+    _P("glide_st", -36, 36, spread=0.0, doc="pitch change over the held note (semitones; risers, drops)"),
     _P("vibrato_hz", 2, 9, spread=0.05, doc="vibrato rate"),
     _P("vibrato_cents", 0, 60, spread=0.04, doc="vibrato depth"),
     _P("unison_level", 0, 1, spread=0.06, doc="level of the two detuned voices beside the centre voice"),
@@ -98,7 +98,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     _P("noise_attack_s", 0.0005, 4, "log", spread=0.05, doc="noise attack time"),
     _P("noise_decay_s", 0.003, 12, "log", spread=0.06, doc="noise decay time constant"),
     _P("noise_sustain", 0, 1, spread=0.06, doc="noise sustain level"),
-    _P("noise_sweep_oct", -6, 6, spread=0.02, doc="shift of the noise spectrum over the held note (octaves)"),
+    _P("noise_sweep_oct", -6, 6, spread=0.0, doc="shift of the noise spectrum over the held note (octaves)"),
     _P("clap_bursts", 0, 1, spread=0.03, doc="level of three short noise bursts before the main hit (claps)"),
     _P("clap_spacing_s", 0.004, 0.03, "log", spread=0.05, doc="time between clap bursts"),
     _P("click_db", -60, 0, spread=0.05, doc="level of the broadband click at the start"),
@@ -160,6 +160,20 @@ class Patch:
 
     def varied(self, strength: float, seed: int) -> Patch:
         return Patch(vary_vector(self.unit, strength, seed), self.category)
+
+    def steady(self) -> Patch:
+        """For a pitched category, the same patch holding its note: no glide or noise sweep, and a
+        pitch envelope under 1 semitone (a regression's noise around zero, not a drop) removed.
+
+        The network is trained to give pitched sounds no pitch movement (they are rendered without
+        it), but a control spanning +-36 semitones turns a 1 % error into a detuned note.
+        """
+        if self.category not in PITCHED_CATEGORIES:
+            return self
+        values: dict[str, float] = {"glide_st": 0.0, "noise_sweep_oct": 0.0}
+        if abs(self["pitch_env_st"]) < 1.0:
+            values["pitch_env_st"] = 0.0
+        return self.replace(**values)
 
     # ------------------------------------------------------------------ JSON
 

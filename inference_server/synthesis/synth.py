@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import soxr
 
 from .constants import BELL_RATIOS, N_HARMONIC_PARAMS, N_HARMONICS, N_NOISE_BANDS, NOISE_BAND_HZ, midi_to_hz
 
@@ -100,11 +101,11 @@ class NoiseDraw:
 
 def draw_noise(rng: np.random.Generator, n_samples: int, sample_rate: int) -> NoiseDraw:
     frames = frame_layout(n_samples, sample_rate)
-    shape = (2, frames.count, frames.bins)
-    spectra = rng.standard_normal(shape, dtype=np.float32) + 1j * rng.standard_normal(shape, dtype=np.float32)
-    spectra *= np.float32(math.sqrt(0.5))
+    pairs = rng.standard_normal((2, frames.count, frames.bins, 2), dtype=np.float32)
+    pairs *= np.float32(math.sqrt(0.5))
+    spectra = pairs.view(np.complex64)[..., 0]  # (real, imaginary) pairs read as complex, no copy
     click = rng.standard_normal(min(n_samples, round(CLICK_S * sample_rate)), dtype=np.float32)
-    return NoiseDraw(spectra.astype(np.complex64), click)
+    return NoiseDraw(spectra, click)
 
 
 # --------------------------------------------------------------------------- shared maths
@@ -119,16 +120,17 @@ def harmonic_levels_db(harm_db: np.ndarray, tail_db_per_oct: float, even_db: flo
 
 
 def _adsr(t: np.ndarray, attack: float, decay: float, sustain: float, release: float, gate: float) -> np.ndarray:
-    """Linear attack, exponential decay to ``sustain``, exponential release after ``gate``."""
+    """Linear attack, exponential decay to ``sustain``, exponential release after ``gate`` (in ``t``'s dtype)."""
+    dtype = t.dtype
+    attack, decay, sustain, release, gate = (dtype.type(v) for v in (attack, decay, sustain, release, gate))
 
-    def held(x: np.ndarray | float) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
+    def held(x: np.ndarray) -> np.ndarray:
         rising = x / attack
-        falling = sustain + (1.0 - sustain) * np.exp(-np.maximum(x - attack, 0.0) / decay)
+        falling = sustain + (1 - sustain) * np.exp(-np.maximum(x - attack, 0) / decay)
         return np.where(x < attack, rising, falling) * (x >= 0)
 
-    released = held(gate) * np.exp(-np.maximum(t - gate, 0.0) / release)
-    return np.where(t < gate, held(t), released)
+    released = held(np.array(gate, dtype=dtype)) * np.exp(-np.maximum(t - gate, 0) / release)
+    return np.where(t < gate, held(t), released).astype(dtype, copy=False)
 
 
 def _band_position(freqs_hz: np.ndarray) -> np.ndarray:
@@ -222,6 +224,8 @@ def render(
     n_samples: int,
     sample_rate: int,
     noise: NoiseDraw | np.random.Generator,
+    *,
+    fast: bool = False,
 ) -> np.ndarray:
     """Synthesise one note: float32 ``[n_samples, 2]``, peak at most 1 (not normalised).
 
@@ -231,103 +235,166 @@ def render(
         gate_s: how long the note is held; releases start there.
         n_samples: length of the output.
         sample_rate: output rate in Hz; the same controls sound the same at any rate.
-        noise: the random draw (``draw_noise``) for this length and rate, or a generator to
-            draw it from when a layer needs it.
+        noise: the random draw (``draw_noise``) for this length and rate (a longer one is cut
+            to size), or a generator to draw it from when a layer needs it.
+        fast: compute the tonal and bell layers at a half or quarter rate when every partial
+            they sound lies below that rate's Nyquist frequency, then resample (soxr). The
+            result differs from the full-rate render only by the resampler's ripple; the
+            neural instrument uses it, one-shots do not.
     """
     c = controls
     n = int(n_samples)
     sr = float(sample_rate)
-    t = np.arange(n, dtype=np.float64) / sr
     gate = max(float(gate_s), 1.0 / sr)
-    release = float(c["release_s"])
     out = np.zeros((2, n), dtype=np.float32)
-    harm_gain, bell_gain = layer_gain(c["harm_level_db"]), layer_gain(c["bell_level_db"])
     noise_gain, click_gain = layer_gain(c["noise_level_db"]), layer_gain(c["click_db"])
     if not isinstance(noise, NoiseDraw) and max(noise_gain, click_gain) > SKIP_GAIN:
         noise = draw_noise(noise, n, sample_rate)
 
-    # pitch and phase (float64: phases of long notes grow large before wrapping)
-    f0 = midi_to_hz(note) * 2.0 ** (_pitch_semitones(c, t, gate) / 12.0)
-    phase = 2 * np.pi * (np.cumsum(f0) - f0[0]) / sr
-    f0_max = float(f0.max())
+    factor = _decimation(c, note, sr) if fast else 1
+    if factor == 1:
+        _pitched_layers(c, note, gate, sr, out)
+    else:
+        reduced = np.zeros((2, -(-n // factor)), dtype=np.float32)
+        _pitched_layers(c, note, gate, sr / factor, reduced)
+        if reduced.any():
+            upsampled = soxr.resample(np.ascontiguousarray(reduced.T), sr / factor, sr, quality="MQ").T
+            m = min(n, upsampled.shape[1])
+            out[:, :m] += upsampled[:, :m]
 
-    # tonal layer
+    t32 = None
+    if noise_gain > SKIP_GAIN or click_gain > SKIP_GAIN:
+        t32 = np.arange(n, dtype=np.float32) / np.float32(sr)
+    if noise_gain > SKIP_GAIN:
+        frames = frame_layout(n, sample_rate)
+        freqs = np.arange(frames.bins) * sr / frames.n_fft
+        bands = np.asarray(c["noise_db"], dtype=np.float64)
+        sweep_oct = float(c["noise_sweep_oct"])
+        if abs(sweep_oct) > 1e-4:
+            sweep = sweep_oct * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
+            shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
+            # Frames share spectra: shifts rounded to 1/64 band (0.1 semitone) repeat over a slow sweep.
+            steps, which = np.unique(np.round(shift * 64), return_inverse=True)
+            rows = _db(_interp_bands(bands, _band_position(freqs)[None, :] - steps[:, None] / 64))
+            mags = rows[which]
+        else:  # one spectrum for every frame
+            mags = _db(_interp_bands(bands, _band_position(freqs)))[None, :]
+        mags[:, 0] = 0.0
+        mags *= math.sqrt(frames.n_fft / 1.5)
+        spectra = noise.spectra[:, : frames.count]
+        shaped = np.fft.irfft(spectra * mags[None].astype(np.float32), n=frames.n_fft, axis=-1)
+        shaped = (shaped * _hann(frames.n_fft)).astype(np.float32, copy=False)
+        layer = _overlap_add(shaped, frames)[:, frames.lead : frames.lead + n]
+        angle = float(c["width"]) * np.pi / 4
+        envelope = _noise_envelope(c, t32, gate) * np.float32(noise_gain)
+        cos, sin = np.float32(math.cos(angle)), np.float32(math.sin(angle))
+        out[0] += (layer[0] * cos + layer[1] * sin) * envelope
+        out[1] += (layer[0] * cos - layer[1] * sin) * envelope
+
+    if click_gain > SKIP_GAIN:
+        m = min(n, noise.click.shape[0])
+        click = noise.click[:m] * np.exp(-t32[:m] / np.float32(c["click_decay_s"])) * np.float32(click_gain)
+        out[:, :m] += click
+
+    return _finish(out, float(c["drive"]), sr).T.copy()
+
+
+def _hann(size: int) -> np.ndarray:
+    return np.hanning(size + 1)[:-1].astype(np.float32)
+
+
+def _active_levels(c: Mapping[str, np.ndarray | float]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear levels of harmonics 1..48 and of the bell partials (zero where inaudible)."""
+    harm_db = np.asarray(c["harm_db"])
+    harm = _db(harmonic_levels_db(harm_db, float(c["harm_tail_db_per_oct"]), float(c["harm_even_db"])))
+    bell = _db(np.asarray(c["bell_db"], dtype=np.float64))
+    harm = np.where(harm * layer_gain(c["harm_level_db"]) > SKIP_GAIN, harm, 0.0)
+    bell = np.where(bell * layer_gain(c["bell_level_db"]) > SKIP_GAIN, bell, 0.0)
+    return harm, bell
+
+
+def _decimation(c: Mapping[str, np.ndarray | float], note: float, sr: float) -> int:
+    """1, 2 or 4: the largest rate divisor under which every audible partial still fits."""
+    harm, bell = _active_levels(c)
+    semis = max(float(c["pitch_env_st"]), 0.0) + max(float(c["glide_st"]), 0.0) + float(c["vibrato_cents"]) / 100
+    f0_bound = float(midi_to_hz(note)) * 2.0 ** (semis / 12.0) * 2.0 ** (float(c["detune_cents"]) / 1200)
+    top = 0.0
+    if harm.any() and layer_gain(c["harm_level_db"]) > SKIP_GAIN:
+        top = max(top, (np.flatnonzero(harm)[-1] + 1) * f0_bound)
+    if bell.any() and layer_gain(c["bell_level_db"]) > SKIP_GAIN:
+        top = max(top, BELL_RATIOS[int(np.flatnonzero(bell)[-1])] * f0_bound)
+    for factor in (4, 2):
+        if top * 1.1 < NYQUIST_GUARD * sr / factor and sr / factor >= 8000:
+            return factor
+    return 1
+
+
+def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: float, sr: float, out: np.ndarray) -> None:
+    """Add the tonal and bell layers, computed at rate ``sr``, into ``out`` [2, n]."""
+    harm_gain, bell_gain = layer_gain(c["harm_level_db"]), layer_gain(c["bell_level_db"])
+    if harm_gain <= SKIP_GAIN and bell_gain <= SKIP_GAIN:
+        return
+    n = out.shape[1]
+    release = float(c["release_s"])
+    t = np.arange(n, dtype=np.float64) / sr
+    t32 = t.astype(np.float32)
+    # pitch and phase (float64: phases of long notes grow large before wrapping)
+    semitones = _pitch_semitones(c, t, gate)
+    if semitones.any():
+        f0 = midi_to_hz(note) * 2.0 ** (semitones / 12.0)
+        phase = 2 * np.pi * (np.cumsum(f0) - f0[0]) / sr
+        f0_max = float(f0.max())
+    else:  # a steady note: the same phase in closed form
+        f0_max = float(midi_to_hz(note))
+        phase = (2 * np.pi * f0_max / sr) * np.arange(n, dtype=np.float64)
+    harm_levels, bell_levels = _active_levels(c)
+
     if harm_gain > SKIP_GAIN:
-        levels = _db(harmonic_levels_db(np.asarray(c["harm_db"]), float(c["harm_tail_db_per_oct"]),
-                                        float(c["harm_even_db"])))  # fmt: skip
         detune = float(c["detune_cents"])
         unison = float(c["unison_level"])
         ratios = [1.0] + ([2.0 ** (detune / 1200), 2.0 ** (-detune / 1200)] if unison > 1e-3 else [])
         k = np.arange(1, N_HARMONICS + 1)
-        levels = np.where(k * f0_max * 2.0 ** (detune / 1200) < NYQUIST_GUARD * sr, levels, 0.0)
+        levels = np.where(k * f0_max * 2.0 ** (detune / 1200) < NYQUIST_GUARD * sr, harm_levels, 0.0)
         count = int(np.flatnonzero(levels)[-1]) + 1 if levels.any() else 0
         if count:
-            damping = np.exp(-float(c["harm_damping"]) * t).astype(np.float32)
+            damping = np.exp(-np.float32(c["harm_damping"]) * t32)
             voices = []
             for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
                 carrier = _unit_phasor(np.mod(ratio * phase + offset, 2 * np.pi))
                 voices.append((carrier * _horner(levels[:count], carrier * damping)).imag)
-            amp = (_adsr(t, float(c["amp_attack_s"]), float(c["amp_decay_s"]), float(c["amp_sustain"]), release,
-                         gate) * harm_gain).astype(np.float32)  # fmt: skip
-            centre = voices[0] * amp
-            out += centre
+            amp = _adsr(t32, float(c["amp_attack_s"]), float(c["amp_decay_s"]), float(c["amp_sustain"]), release, gate)
+            amp *= np.float32(harm_gain)
+            out += voices[0] * amp
             if len(voices) == 3:
-                side_l, side_r = 0.5 * (1 + float(c["width"])), 0.5 * (1 - float(c["width"]))
-                plus, minus = voices[1] * (amp * unison), voices[2] * (amp * unison)
+                side_l, side_r = np.float32(0.5 * (1 + float(c["width"]))), np.float32(0.5 * (1 - float(c["width"])))
+                plus, minus = voices[1] * (amp * np.float32(unison)), voices[2] * (amp * np.float32(unison))
                 out[0] += side_l * plus + side_r * minus
                 out[1] += side_r * plus + side_l * minus
 
-    # bell layer
     if bell_gain > SKIP_GAIN:
-        attack = np.minimum(1.0, t / float(c["amp_attack_s"]))
-        tail = np.exp(-np.maximum(t - gate, 0.0) / release)
-        bell = np.zeros(n, dtype=np.float64)
-        for ratio, level in zip(BELL_RATIOS, _db(c["bell_db"]), strict=True):
+        attack = np.minimum(np.float32(1.0), t32 / np.float32(c["amp_attack_s"]))
+        tail = np.exp(-np.maximum(t32 - np.float32(gate), np.float32(0.0)) / np.float32(release))
+        bell = np.zeros(n, dtype=np.float32)
+        for ratio, level in zip(BELL_RATIOS, bell_levels, strict=True):
             if ratio * f0_max >= NYQUIST_GUARD * sr or level < SKIP_GAIN:
                 continue
-            decay = np.exp(-t * math.sqrt(ratio / BELL_RATIOS[0]) / float(c["bell_decay_s"]))
-            bell += level * decay * np.sin(np.mod(ratio * phase, 2 * np.pi))
-        out += (bell * attack * tail * bell_gain).astype(np.float32)
-
-    # noise layer
-    if noise_gain > SKIP_GAIN:
-        frames = frame_layout(n, sample_rate)
-        freqs = np.arange(frames.bins) * sr / frames.n_fft
-        sweep = float(c["noise_sweep_oct"]) * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
-        shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
-        position = _band_position(freqs)[None, :] - shift[:, None]
-        mags = _db(_interp_bands(np.asarray(c["noise_db"], dtype=np.float64), position))
-        mags[:, 0] = 0.0
-        mags *= math.sqrt(frames.n_fft / 1.5)
-        shaped = np.fft.irfft(noise.spectra * mags[None].astype(np.float32), n=frames.n_fft, axis=-1)
-        shaped = (shaped * np.hanning(frames.n_fft + 1)[:-1]).astype(np.float32)
-        layer = _overlap_add(shaped, frames)[:, frames.lead : frames.lead + n]
-        angle = float(c["width"]) * np.pi / 4
-        left = layer[0] * math.cos(angle) + layer[1] * math.sin(angle)
-        right = layer[0] * math.cos(angle) - layer[1] * math.sin(angle)
-        envelope = _noise_envelope(c, t, gate) * noise_gain
-        out[0] += left * envelope
-        out[1] += right * envelope
-
-    # click
-    if click_gain > SKIP_GAIN:
-        m = min(n, noise.click.shape[0])
-        click = noise.click[:m] * np.exp(-t[:m] / float(c["click_decay_s"])) * click_gain
-        out[:, :m] += click.astype(np.float32)
-
-    return _finish(out, float(c["drive"]), sr).T.copy()
+            decay = np.exp(-t32 * np.float32(math.sqrt(ratio / BELL_RATIOS[0]) / float(c["bell_decay_s"])))
+            bell += np.float32(level) * decay * np.sin(np.mod(ratio * phase, 2 * np.pi).astype(np.float32))
+        out += bell * attack * tail * np.float32(bell_gain)
 
 
 def _noise_envelope(c: Mapping[str, np.ndarray | float], t: np.ndarray, gate: float) -> np.ndarray:
     spacing, bursts = float(c["clap_spacing_s"]), float(c["clap_bursts"])
     delay = 3.0 * spacing * bursts
-    main = _adsr(t - delay, float(c["noise_attack_s"]), float(c["noise_decay_s"]), float(c["noise_sustain"]),
-                 float(c["release_s"]), gate - delay)  # fmt: skip
+    attack, decay, sustain = float(c["noise_attack_s"]), float(c["noise_decay_s"]), float(c["noise_sustain"])
+    main = _adsr(t - t.dtype.type(delay), attack, decay, sustain, float(c["release_s"]), gate - delay)
+    if bursts <= 0.0:
+        return main.astype(np.float32, copy=False)
     claps = np.zeros_like(t)
     for j in range(3):
-        since = t - j * spacing
-        claps += np.where(since >= 0, np.exp(-np.maximum(since, 0.0) / CLAP_BURST_S), 0.0)
-    return (main + bursts * claps).astype(np.float32)
+        since = t - t.dtype.type(j * spacing)
+        claps += np.where(since >= 0, np.exp(-np.maximum(since, 0) / t.dtype.type(CLAP_BURST_S)), 0)
+    return (main + t.dtype.type(bursts) * claps).astype(np.float32, copy=False)
 
 
 def _overlap_add(frames_audio: np.ndarray, frames: Frames) -> np.ndarray:

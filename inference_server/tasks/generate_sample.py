@@ -99,13 +99,16 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
             base, probabilities = model.predict(read.text, note=note, velocity=options.velocity)
         patch = Patch.from_dict(options.patch if options.patch is not None else options.vary_from, base)
         if options.vary_from is not None:
-            patch = patch.varied(options.strength, options.seed)
+            patch = patch.varied(options.strength, options.seed).steady()
     else:
         if read is None:
             raise InvalidParams("generate-sample needs params.prompt (or params.patch from an earlier result)")
         if model is None:
             raise InvalidParams("generate-sample needs a text2sample model to read a prompt")
         patch, probabilities = model.predict(read.text, note=note, velocity=options.velocity, seed=options.seed)
+    # Render exactly what the returned patch says (its values are rounded to 6 digits), so sending
+    # it back unchanged gives bit-identical audio.
+    patch = Patch.from_dict(patch.to_dict())
     if note is None:
         note = round(patch["root_note"])
     shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,

@@ -9,7 +9,7 @@ Layout, in the spirit of band-split separators:
 
 1. **Band split**: the 1024 bins below Nyquist are cut into 80 bands, 4 bins wide below
    2.8 kHz and widening to 32 bins above 11 kHz (``BAND_LAYOUT``); each band has its own
-   linear projection of its (log-compressed) stereo bins to ``width`` features.
+   linear projection of its (log-compressed) stereo bins to ``widths[0]`` features.
 2. **U-Net over (band, time)**: ConvNeXt-style residual blocks (depthwise 3x3 over band and
    time, dilated in time, then a pointwise MLP), three 2x2 down-samplings in band and time
    with skip connections. Normalisation is BatchNorm (an affine map at inference), so the
@@ -36,7 +36,7 @@ DEFAULT_CONFIG = {
     "n_bins": 1025,
     "channels": 2,
     "sources": 4,
-    "widths": (32, 64, 128, 192),
+    "widths": (16, 32, 64, 128),
     "blocks": (1, 1, 2, 2),
     "band_layout": BAND_LAYOUT,
 }
@@ -74,7 +74,7 @@ class BandUNet(nn.Module):
         n_bins: int = 1025,
         channels: int = 2,
         sources: int = 4,
-        widths: tuple[int, ...] = (32, 64, 128, 192),
+        widths: tuple[int, ...] = (16, 32, 64, 128),
         blocks: tuple[int, ...] = (1, 1, 2, 2),
         band_layout: tuple[tuple[int, int, int], ...] = BAND_LAYOUT,
     ) -> None:

@@ -41,9 +41,9 @@ class TrainConfig:
     out: str = "data/stems/run"
     steps: int = 2000
     max_minutes: float = 40.0
-    batch: int = 4
-    segment_frames: int = 256
-    lr: float = 2e-3
+    batch: int = 8
+    segment_frames: int = 128
+    lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 50
     remix: float = 0.5

@@ -142,8 +142,9 @@ def kick_punchy(rng, w):
     tilt = _u(rng, -12, -3)
     values = dict(harm_level_db=0.0, **wave("triangle", tilt), harm_damping=_lu(rng, 1, 20), amp_attack_s=0.0008,
                   amp_decay_s=decay, amp_sustain=0.0, release_s=0.04, pitch_env_st=_u(rng, 14, 30),
-                  pitch_env_decay_s=_lu(rng, 0.01, 0.05), click_db=w.pick(_u(rng, -24, -4), -24, -4, SOFT, PUNCHY, rng),
-                  click_decay_s=_lu(rng, 0.0006, 0.003), noise_level_db=_u(rng, -40, -20),
+                  pitch_env_decay_s=_lu(rng, 0.01, 0.05),
+                  click_db=w.pick(_u(rng, -30, -12), -30, -12, SOFT, PUNCHY, rng),
+                  click_decay_s=_lu(rng, 0.0006, 0.003), noise_level_db=_u(rng, -45, -28),
                   noise_db=noise_shape(2000, 9000), noise_decay_s=_lu(rng, 0.01, 0.04), noise_attack_s=0.0005,
                   drive=w.pick(_u(rng, 0, 0.6), 0, 0.6, (), DIRTY, rng))  # fmt: skip
     return values, int(rng.integers(31, 45)), 0.2
@@ -177,7 +178,7 @@ def hat(rng, w, open_: bool):
     w.pick(decay, *((0.15, 0.7) if open_ else (0.015, 0.07)), SHORT, LONG, rng)
     low = w.pick(_lu(rng, 4000, 9000), 4000, 9000, DARK, BRIGHT, rng)
     values = dict(noise_level_db=0.0, noise_db=noise_shape(low, 16000, _u(rng, -3, 3), 30.0), noise_attack_s=0.0005,
-                  noise_decay_s=decay, release_s=0.03, bell_level_db=_u(rng, -40, -18), bell_db=_clip_db(
+                  noise_decay_s=decay, release_s=0.03, bell_level_db=_u(rng, -50, -30), bell_db=_clip_db(
                       rng.uniform(-30, 0, N_BELL)), bell_decay_s=decay, amp_attack_s=0.0005,
                   width=w.pick(_u(rng, 0, 0.6), 0, 0.6, (), WIDE, rng))  # fmt: skip
     return values, int(rng.integers(80, 96)), 0.05
@@ -186,7 +187,7 @@ def hat(rng, w, open_: bool):
 def cymbal_synth(rng, w):
     decay = w.pick(_lu(rng, 0.7, 3.0), 0.7, 3.0, SHORT, LONG, rng)
     values = dict(noise_level_db=0.0, noise_db=noise_shape(_lu(rng, 2500, 5000), 16000, _u(rng, -3, 2), 18.0),
-                  noise_attack_s=0.001, noise_decay_s=decay, release_s=0.1, bell_level_db=_u(rng, -30, -12),
+                  noise_attack_s=0.001, noise_decay_s=decay, release_s=0.1, bell_level_db=_u(rng, -40, -20),
                   bell_db=_clip_db(rng.uniform(-24, 0, N_BELL)), bell_decay_s=decay * 0.8, amp_attack_s=0.001,
                   click_db=_u(rng, -30, -12), click_decay_s=0.002, width=_u(rng, 0.3, 1.0))  # fmt: skip
     return values, int(rng.integers(72, 90)), 0.1
