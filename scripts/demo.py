@@ -109,10 +109,15 @@ def make_loop(endpoint: str, path: Path) -> str:
     if status != 0:
         return f"loop:                                     failed (status {status}, see above)"
     stems = sorted(p.name for p in path.parent.glob(f"{path.stem}.*.wav"))
-    return (
-        f"loop (-14 LUFS, ACID/smpl tempo metadata): {path.resolve()}\n"
-        f"  its MIDI and stems:                      {path.with_suffix('.mid').name}, {', '.join(stems)}"
-    )
+    lines = [
+        f"loop (-14 LUFS, ACID/smpl tempo metadata): {path.resolve()}",
+        f"  its MIDI and stems:                      {path.with_suffix('.mid').name}, {', '.join(stems)}",
+    ]
+    # The separation model splits the finished mix again, as it would any song.
+    split_dir = path.parent / f"{path.stem}_separated"
+    if promptdaw(["stems", str(path), "-o", str(split_dir)]) == 0:
+        lines.append(f"  split again by the stems model:         {split_dir.resolve()}/")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
