@@ -19,7 +19,7 @@ from ..errors import InferenceFailed, ModelUnavailable
 from ..music.embedding import Embedder
 from ..runtime import OnnxModel
 from .constants import CATEGORIES, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
-from .patch import DEFAULT_SEED_STRENGTH, PARAMS, Patch
+from .patch import DEFAULT_SEED_STRENGTH, PARAM_BY_NAME, PARAMS, Patch
 from .synth import T60, render, sound_length_s
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "finish_one_shot",
     "gate_for_length",
     "render_one_shot",
+    "stretch_decays",
 ]
 
 DEFAULT_VELOCITY = 100
@@ -113,6 +114,15 @@ def gate_for_length(patch: Patch, length_s: float) -> float:
     """How long to hold a note so that, release included, it lasts about ``length_s``."""
     release = min(T60 * patch["release_s"], 0.4 * length_s)
     return max(0.02, length_s - release)
+
+
+def stretch_decays(patch: Patch, factor: float) -> Patch:
+    """``patch`` with its decay times (tonal, noise, bell) multiplied by ``factor``, within range."""
+    values = {}
+    for name in ("amp_decay_s", "noise_decay_s", "bell_decay_s"):
+        spec = PARAM_BY_NAME[name]
+        values[name] = float(min(spec.hi, max(spec.lo, patch[name] * factor)))
+    return patch.replace(**values)
 
 
 def finish_one_shot(audio: np.ndarray, sample_rate: int, *, trim_end: bool = True) -> np.ndarray:

@@ -26,7 +26,7 @@ from ..protocol import Audio, Request
 from ..registry import ModelRegistry
 from ..runtime import OnnxModel
 from ..synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
-from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, render_one_shot
+from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, render_one_shot, stretch_decays
 from ..synthesis.patch import Patch
 from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
@@ -113,6 +113,13 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
         note = round(patch["root_note"])
     shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
                            seed=options.seed)  # fmt: skip
+    length = shot.audio.shape[0] / shot.sample_rate
+    if duration is not None and options.patch is None and length < 0.95 * duration:
+        # A sound that dies away before the requested length ("a 3 second downlifter") gets
+        # proportionally longer decays; an edited patch is always rendered as given.
+        patch = Patch.from_dict(stretch_decays(patch, 1.15 * duration / length).to_dict())
+        shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
+                               seed=options.seed)  # fmt: skip
     category = patch.category
     result: dict[str, Any] = {
         "category": category,

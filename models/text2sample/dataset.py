@@ -21,7 +21,7 @@ from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME
 from promptdaw.models.stems.render import FLUIDR3_GM
 
 from .presets import draw_presets
-from .sounds import DRUM_KITS, OneShot, drum_shots, melodic_shots, render_one_shots
+from .sounds import DEFAULT_GATE_S, DRUM_KITS, GATE_S, OneShot, drum_shots, melodic_shots, render_one_shots
 from .texts import make_texts
 
 __all__ = ["DEFAULT_HOLD_S", "TRAIN_DURATION_S", "TRAIN_RATE", "TrainingSet", "build_dataset", "measure"]
@@ -30,12 +30,14 @@ __all__ = ["DEFAULT_HOLD_S", "TRAIN_DURATION_S", "TRAIN_RATE", "TrainingSet", "b
 TRAIN_RATE = 22050
 TRAIN_DURATION_S = 1.0
 #: How long a one-shot without a duration is held, by category: the target of ``hold_s`` for
-#: rendered sounds (their render gate is a property of the data set, not of the sound).
+#: rendered sounds. For instruments it is their render gate: the envelope the network fits to a
+#: render is only right for the gate it was rendered with (a piano fitted on a 0.5 s note may
+#: use the release for its decay; held 1.2 s it would sound like a sustained horn).
 DEFAULT_HOLD_S = {
     "kick": 0.2, "snare": 0.15, "clap": 0.15, "closed hat": 0.05, "open hat": 0.3, "cymbal": 0.2, "tom": 0.2,
-    "percussion": 0.1, "808": 0.8, "sub bass": 0.8, "bass": 0.6, "piano": 1.2, "keys": 1.0, "pluck": 0.4,
-    "pad": 2.5, "lead": 0.8, "brass": 0.8, "strings": 2.0, "bell": 0.5, "mallet": 0.4, "riser": 4.0,
-    "downlifter": 2.5, "impact": 0.5, "noise sweep": 3.0,
+    "percussion": 0.1, "808": 0.8, "sub bass": 0.8, "riser": 4.0, "downlifter": 2.5, "impact": 0.5,
+    "noise sweep": 3.0, **{category: GATE_S.get(category, DEFAULT_GATE_S) for category in (
+        "bass", "piano", "keys", "pluck", "pad", "lead", "brass", "strings", "bell", "mallet")},
 }  # fmt: skip
 _PITCH_SEARCH_HZ = {"low": (30.0, 1500.0), "high": (200.0, 8000.0)}
 _HIGH_DRUMS = {"closed hat", "open hat", "cymbal", "clap", "riser", "downlifter", "noise sweep"}
