@@ -7,7 +7,10 @@ import soxr
 
 from .errors import InvalidAudio
 
-__all__ = ["to_model_input", "validate_audio"]
+__all__ = ["SILENCE_DBFS", "level_dbfs", "to_model_input", "validate_audio"]
+
+#: Level reported for digital silence (a finite number keeps the JSON valid).
+SILENCE_DBFS = -300.0
 
 #: Longest input accepted by any audio task: one hour.
 MAX_DURATION_S = 3600.0
@@ -37,3 +40,10 @@ def to_model_input(samples: np.ndarray, sample_rate: int, target_rate: int) -> n
     if sample_rate != target_rate:
         mono = soxr.resample(mono, sample_rate, target_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def level_dbfs(sum_squares: float, count: int) -> float:
+    """RMS level in dB relative to full scale (a full-scale sine is -3 dBFS); silence is -300."""
+    if count == 0 or sum_squares <= 0:
+        return SILENCE_DBFS
+    return round(max(10 * float(np.log10(sum_squares / count)), SILENCE_DBFS), 2)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pedalboard.io import AudioFile
 
+from ..audio import level_dbfs
 from ..errors import PromptdawError
 from .blocks import DEFAULT_BLOCK_OVERLAP_S, DEFAULT_BLOCK_S, CrossFader, plan_blocks
 from .chunking import to_stereo
@@ -26,7 +27,6 @@ __all__ = ["SeparateBlock", "StemFiles", "separate_to_files", "stack_stems"]
 
 #: ``(samples [frames, channels], on_progress(fraction, stage)) -> (result, stems [4, frames, 2])``
 SeparateBlock = Callable[[np.ndarray, Callable[[float, str], None]], tuple[dict[str, Any], np.ndarray]]
-_SILENCE_DBFS = -300.0
 
 
 class StemFiles:
@@ -86,12 +86,6 @@ def stack_stems(payloads: Sequence[Any]) -> np.ndarray:
     return np.stack(audio)
 
 
-def _dbfs(sum_squares: float, count: int) -> float:
-    if count == 0 or sum_squares <= 0:
-        return _SILENCE_DBFS
-    return round(max(10 * np.log10(sum_squares / count), _SILENCE_DBFS), 2)
-
-
 def separate_to_files(
     separate_block: SeparateBlock,
     samples: np.ndarray,
@@ -137,7 +131,7 @@ def separate_to_files(
     if written != n:
         raise RuntimeError(f"wrote {written} frames of stems for {n} input frames")
     values = CHANNELS * n
-    mix_dbfs, residual_dbfs = _dbfs(energy["mix"], values), _dbfs(energy["residual"], values)
+    mix_dbfs, residual_dbfs = level_dbfs(energy["mix"], values), level_dbfs(energy["residual"], values)
     return {
         **{k: result[k] for k in ("model", "model_version") if k in result},
         "sources": list(SOURCES),
@@ -146,7 +140,7 @@ def separate_to_files(
         "duration_s": round(n / sample_rate, 4),
         "blocks": len(blocks),
         "mixture_dbfs": mix_dbfs,
-        "stem_dbfs": {name: _dbfs(energy[name], values) for name in SOURCES},
+        "stem_dbfs": {name: level_dbfs(energy[name], values) for name in SOURCES},
         "residual_dbfs": residual_dbfs,
         "residual_db": None if energy["mix"] <= 0 else round(residual_dbfs - mix_dbfs, 2),
         "files": {name: str(path) for name, path in files.paths.items()},

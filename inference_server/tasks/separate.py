@@ -7,12 +7,11 @@ input as stereo: mono duplicated, more channels averaged) minus the sum of the s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from ..audio import validate_audio
+from ..audio import SILENCE_DBFS, level_dbfs, validate_audio
 from ..jobs import JobContext, TaskResult
 from ..params import single_audio, string_param
 from ..protocol import Audio
@@ -22,15 +21,6 @@ from ..separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stere
 __all__ = ["KIND", "SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
 
 KIND = "stem-separation"
-#: Level reported for digital silence (a finite number keeps the JSON valid).
-SILENCE_DBFS = -300.0
-
-
-def level_dbfs(sum_squares: float, count: int) -> float:
-    """RMS level in dB relative to full scale (a full-scale sine is -3 dBFS); silence is -300."""
-    if count == 0 or sum_squares <= 0:
-        return SILENCE_DBFS
-    return round(max(10 * math.log10(sum_squares / count), SILENCE_DBFS), 2)
 
 
 def separate_audio(
