@@ -24,7 +24,7 @@ std::string zmqError(const char* what)
 }
 } // namespace
 
-Client::Client(std::string endpoint) : fEndpoint(std::move(endpoint)) {}
+Client::Client(std::string endpoint, CurveKeys keys) : fEndpoint(std::move(endpoint)), fKeys(std::move(keys)) {}
 
 Client::~Client() { close(); }
 
@@ -51,6 +51,26 @@ bool Client::open(std::string& error)
     zmq_setsockopt(fSocket, ZMQ_IMMEDIATE, &one, sizeof(one));
     zmq_setsockopt(fSocket, ZMQ_RECONNECT_IVL, &reconnectMs, sizeof(reconnectMs));
     zmq_setsockopt(fSocket, ZMQ_RECONNECT_IVL_MAX, &reconnectMaxMs, sizeof(reconnectMaxMs));
+    if (fKeys.empty() && !isLoopbackEndpoint(fEndpoint))
+    {
+        error = fEndpoint + " is not a loopback address: the daemon needs CurveZMQ there (set "
+                "PROMPTDAW_SERVER_KEY and PROMPTDAW_CLIENT_KEY to keys from `promptdaw keys DIR`)";
+        close();
+        return false;
+    }
+    if (!fKeys.empty())
+    {
+        // Z85 text keys go in with their terminating NUL (41 bytes), as zmq_setsockopt asks.
+        const bool set = zmq_setsockopt(fSocket, ZMQ_CURVE_SERVERKEY, fKeys.serverPublic.c_str(), 41) == 0
+                         && zmq_setsockopt(fSocket, ZMQ_CURVE_PUBLICKEY, fKeys.clientPublic.c_str(), 41) == 0
+                         && zmq_setsockopt(fSocket, ZMQ_CURVE_SECRETKEY, fKeys.clientSecret.c_str(), 41) == 0;
+        if (!set)
+        {
+            error = zmqError("CurveZMQ keys refused (is libzmq built with CURVE?)");
+            close();
+            return false;
+        }
+    }
     if (zmq_connect(fSocket, fEndpoint.c_str()) != 0)
     {
         error = zmqError(("cannot connect to " + fEndpoint).c_str());

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "Curve.hpp"
 #include "Protocol.hpp"
 
 namespace promptdaw {
@@ -26,7 +27,9 @@ class Client {
 public:
     enum class Status { Ok, Timeout, Failed };
 
-    explicit Client(std::string endpoint);
+    /** With `keys`, the connection is a CurveZMQ client of the daemon; without, a non-loopback
+        endpoint is refused by open() (the daemon would refuse it anyway, silently). */
+    explicit Client(std::string endpoint, CurveKeys keys = {});
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -49,6 +52,7 @@ public:
 
 private:
     std::string fEndpoint;
+    CurveKeys fKeys;
     void* fContext = nullptr;
     void* fSocket = nullptr;
 };

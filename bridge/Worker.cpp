@@ -134,9 +134,7 @@ template <typename F> void Worker::update(F&& change)
 void Worker::run()
 {
     std::string error;
-    fClient = std::make_unique<Client>(fSettings.resolvedEndpoint());
-    fClient->open(error);
-    fOpenedAt = now();
+    connect();
     update([&](WorkerStatus& s) { s.endpoint = fClient->endpoint(); });
 
     while (!fStop.load())
@@ -213,6 +211,21 @@ void Worker::run()
     fClient.reset();
 }
 
+void Worker::connect()
+{
+    std::string error;
+    CurveKeys keys;
+    if (!curveKeysFromEnvironment(keys, error))
+        update([&](WorkerStatus& s) {
+            s.errorCode = local_error::kSocket;
+            s.errorMessage = error;
+        });
+    fClient = std::make_unique<Client>(fSettings.resolvedEndpoint(), keys);
+    // A failed open (e.g. a wide endpoint without keys) is retried, and reported, by the first send.
+    fClient->open(error);
+    fOpenedAt = now();
+}
+
 void Worker::handle(Command& command)
 {
     switch (command.kind)
@@ -224,10 +237,7 @@ void Worker::handle(Command& command)
         {
             if (fJobState)
                 finishJob(kJobFailed, "cancelled", "the endpoint changed while a request ran");
-            std::string error;
-            fClient = std::make_unique<Client>(fSettings.resolvedEndpoint());
-            fClient->open(error);
-            fOpenedAt = now();
+            connect();
             fLastHeard = -1.0;
             fNextHeartbeat = 0.0;
             fStarting = false;

@@ -114,6 +114,8 @@ private:
 
     void push(Command command);
     void run();
+    /** (Re)creates the client for the configured endpoint, with CurveZMQ keys from the environment. */
+    void connect();
     void handle(Command& command);
     void startJob(const Settings& settings);
     void sendJob();

@@ -117,6 +117,14 @@ def key_of(notes: list[Note]) -> tuple[int, str] | None:
     return key.tonic.pitchClass, key.mode
 
 
+def key_matches(key: tuple[int, str] | None, expected: str) -> tuple[bool, bool]:
+    """(exact, relative): ``key`` against an expected "C# minor"; relative also takes the relative key."""
+    name, mode = expected.split()
+    want = (parse_pitch_class(name), mode)
+    relative = ((want[0] + 9) % 12, "minor") if mode == "major" else ((want[0] + 3) % 12, "major")
+    return key == want, key in (want, relative)
+
+
 def track_groups(notes: list[Note]) -> dict[int, list[Note]]:
     groups: dict[int, list[Note]] = defaultdict(list)
     for n in notes:
@@ -310,12 +318,9 @@ def evaluate(
             row["bars"] = checks["bars"][-1]
         key = key_of(facts.notes)
         if "key" in expect:
-            name, mode = expect["key"].split()
-            want_key = (parse_pitch_class(name), mode)
-            relative_key = ((want_key[0] + 9) % 12, "minor") if mode == "major" else ((want_key[0] + 3) % 12, "major")
-            relative = {want_key, relative_key}
-            checks["key_exact"].append(key == want_key)
-            checks["key_relative"].append(key in relative)
+            exact, relative = key_matches(key, expect["key"])
+            checks["key_exact"].append(exact)
+            checks["key_relative"].append(relative)
             row["key"] = key
         present = parts_present(facts, meter)
         for part in expect.get("parts", []):

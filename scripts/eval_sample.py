@@ -15,22 +15,34 @@ Metrics per ``kind: sample`` line (seed 1, as the README asks):
 * **diversity**: seeds 1..5 per prompt: mean pairwise distance of their log-mel profiles, and
   how many seeds the judge puts in seed 1's category.
 
-Lines of other kinds are dispatched through ``EVALUATORS`` (kind -> function); ``kind: loop``
-lines belong to the loop renderer's evaluation and are listed as skipped until one is added.
-Generation runs in this process through the same code as the daemon's ``generate-sample``.
+Per ``kind: loop`` line (seed 1), through a real daemon's ``generate-loop`` and the files
+``promptdaw loop`` writes (the mix WAV with its ACID chunk and the MIDI beside it):
+
+* **loop length**: the sample count equals ``round(bars * bar_quarters * 60 / bpm * sr)``;
+* **loop seam**: ``|x[0] - x[N-1]| <= max(0.01, 4 * median |x[n] - x[n-1]|)`` on every channel;
+* **loudness**: -14 LUFS integrated (pyloudnorm, independent of the mastering code) within 1 dB,
+  never above 0 dBFS, no NaN;
+* **bpm / meter / bars / key** of the MIDI written beside it, as the Text-to-MIDI metrics define
+  them (``scripts/eval_midi.py``), and the WAV's ACID tempo and beats.
+
+Lines are dispatched through ``EVALUATORS`` (kind -> function). One-shots are generated in this
+process through the same code as the daemon's ``generate-sample``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_SET = REPO.parent / "shared" / "eval" / "sample_dev.jsonl"
@@ -192,8 +204,29 @@ def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
 
 
 class Context:
-    def __init__(self, model, judge) -> None:
-        self.model, self.judge = model, judge
+    """What the evaluators share: the sample model, the judge and, once a loop line asks, a daemon."""
+
+    def __init__(self, model, judge, models_dir: Path) -> None:
+        self.model, self.judge, self.models_dir = model, judge, models_dir
+        self._stack = contextlib.ExitStack()
+        self._client = None
+        self.files = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="eval-loops-")))
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def loop(self, prompt: str, seed: int) -> tuple[dict, list[Path]]:
+        """``promptdaw loop PROMPT --seed S``: the daemon's reply and the files written (mix first)."""
+        from promptdaw.inference_server.client import Client
+        from promptdaw.launcher import temporary_daemon
+        from promptdaw.loop_files import write_render_files
+
+        if self._client is None:
+            daemon = self._stack.enter_context(temporary_daemon(["--models-dir", str(self.models_dir)]))
+            self._client = self._stack.enter_context(Client(daemon.endpoint, timeout_s=600))
+        reply = self._client.request("generate-loop", {"prompt": prompt, "seed": seed})
+        output = self.files / f"loop-{len(list(self.files.iterdir()))}.wav"
+        return reply.body, write_render_files(output, reply.body, reply.payloads)
 
     def generate(self, prompt: str, seed: int) -> tuple[dict, np.ndarray, int]:
         from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core
@@ -258,37 +291,118 @@ def evaluate_sample(line: dict, ctx: Context) -> dict:
     return row
 
 
+def evaluate_loop(line: dict, ctx: Context) -> dict:
+    import pyloudnorm
+    from eval_midi import bar_quarters, exact_bars, key_matches, key_of, read_midi
+
+    from promptdaw.inference_server.music.theory import pitch_class_name
+    from promptdaw.plugin_host.mastering import seam_step_ok
+    from promptdaw.plugin_host.wav import read_wav
+
+    expect = line.get("expect", {})
+    result, files = ctx.loop(line["prompt"], 1)
+    wav = read_wav(files[0])
+    facts = read_midi(files[0].with_suffix(".mid").read_bytes())
+    audio, rate = wav.samples, wav.sample_rate
+    meter = facts.meter or "4/4"
+    bpm = float(facts.bpm or 0.0)
+    bars = int(result["bars"])
+    row: dict[str, Any] = {"id": line.get("id"), "prompt": line["prompt"], "bpm": round(bpm, 3), "meter": meter,
+                           "bars": bars, "parts": result["parts"], "length_samples": int(audio.shape[0])}  # fmt: skip
+    # The asked tempo, not the MIDI's: a set_tempo holds whole microseconds per beat (85 bpm reads
+    # back as 85.00004), which moves a long loop's rounding by a sample.
+    asked_bpm = expect["bpm"] if isinstance(expect.get("bpm"), int | float) else float(result["bpm"])
+    row["length_ok"] = audio.shape[0] == round(bars * bar_quarters(meter) * 60 / asked_bpm * rate)
+    row["seam_ok"] = seam_step_ok(audio)
+    lufs = float(pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64)))
+    row["lufs"] = round(lufs, 2)
+    row["loudness_ok"] = bool(np.isfinite(audio).all() and np.abs(audio).max() <= 1.0 and abs(lufs + 14) <= 1.0)
+    acid = wav.acid
+    row["acid_ok"] = acid is not None and abs(acid.bpm - bpm) < 1e-3 and acid.beats == bars * int(meter.split("/")[0])
+    if "bpm" in expect:
+        want = expect["bpm"]
+        row["bpm_ok"] = want[0] <= bpm <= want[1] if isinstance(want, list) else abs(bpm - want) <= 0.5
+    if "meter" in expect:
+        row["meter_ok"] = facts.meter == expect["meter"]
+    if "bars" in expect:
+        row["bars_ok"] = exact_bars(facts, meter, expect["bars"])
+    if "key" in expect:
+        key = key_of(facts.notes)
+        row["key"] = None if key is None else f"{pitch_class_name(key[0])} {key[1]}"
+        row["key_exact_ok"], row["key_relative_ok"] = key_matches(key, expect["key"])
+    return row
+
+
 def skip(line: dict, ctx: Context) -> dict:
     return {"id": line.get("id"), "prompt": line["prompt"], "skipped": f"kind {line.get('kind')!r} has no evaluator"}
 
 
-#: Evaluator per line kind; the loop renderer adds "loop".
-EVALUATORS: dict[str, Evaluator] = {"sample": evaluate_sample}
+#: Evaluator per line kind.
+EVALUATORS: dict[str, Evaluator] = {"sample": evaluate_sample, "loop": evaluate_loop}
+LOOP_CHECKS = ("length_ok", "seam_ok", "loudness_ok", "acid_ok", "bpm_ok", "meter_ok", "bars_ok", "key_exact_ok",
+               "key_relative_ok")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- report
 
 
-def summarise(rows: list[dict]) -> dict[str, Any]:
-    def share(key: str) -> float | None:
-        values = [r[key] for r in rows if key in r]
-        return round(sum(values) / len(values), 4) if values else None
+def _share(rows: list[dict], key: str) -> float | None:
+    values = [r[key] for r in rows if key in r]
+    return round(sum(values) / len(values), 4) if values else None
 
-    samples = [r for r in rows if "skipped" not in r]
-    return {
+
+def summarise(rows: list[dict]) -> dict[str, Any]:
+    samples = [r for r in rows if "judged" in r]
+    loops = [r for r in rows if "length_ok" in r]
+    summary: dict[str, Any] = {
         "lines": len(rows),
-        "evaluated": len(samples),
-        "skipped": len(rows) - len(samples),
-        "pitch_accuracy": share("note_ok"),
-        "category_accuracy": share("category_ok"),
-        "duration_accuracy": share("duration_ok"),
-        "peak_ok": share("peak_ok"),
+        "samples": len(samples),
+        "loops": len(loops),
+        "skipped": sum("skipped" in r for r in rows),
+        "pitch_accuracy": _share(samples, "note_ok"),
+        "category_accuracy": _share(samples, "category_ok"),
+        "duration_accuracy": _share(samples, "duration_ok"),
+        "peak_ok": _share(samples, "peak_ok"),
         "max_dc": max((r["dc"] for r in samples), default=None),
         "diversity_db": round(float(np.mean([r["diversity_db"] for r in samples])), 2) if samples else None,
         "seeds_same_category": round(float(np.mean([r["seeds_same_category"] for r in samples])), 3)
         if samples
         else None,
     }
+    if loops:
+        summary["loop"] = {check.removesuffix("_ok"): _share(loops, check) for check in LOOP_CHECKS}
+    return summary
+
+
+def loop_markdown(summary: dict, rows: list[dict]) -> list[str]:
+    loops = [r for r in rows if "length_ok" in r]
+    if not loops:
+        return []
+    shares = summary["loop"]
+    lines = [
+        "",
+        f"## Loops (`kind: loop`, {len(loops)} lines, seed 1, through a daemon and the files `promptdaw loop` writes)",
+        "",
+        "| measure | dev set | target |",
+        "|---|---|---|",
+        f"| exact length in samples | {_pct(shares['length'])} | 100 % |",
+        f"| seam at the wrap | {_pct(shares['seam'])} | 100 % |",
+        f"| -14 LUFS +-1 (pyloudnorm), no NaN, never above 0 dBFS | {_pct(shares['loudness'])} | 100 % |",
+        f"| ACID chunk tempo and beats match the MIDI | {_pct(shares['acid'])} | 100 % |",
+        f"| bpm / meter / bars of the MIDI | {_pct(shares['bpm'])} / {_pct(shares['meter'])} / "
+        f"{_pct(shares['bars'])} | 100 % |",
+        f"| key exact / relative (music21 on the MIDI) | {_pct(shares['key_exact'])} / "
+        f"{_pct(shares['key_relative'])} | |",
+        "",
+        "| id | prompt | bpm | meter | bars | parts | samples | LUFS | key | checks failed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in loops:
+        failed = [c.removesuffix("_ok") for c in LOOP_CHECKS if r.get(c) is False]
+        lines.append(f"| {r['id']} | {r['prompt']} | {r['bpm']} | {r['meter']} | {r['bars']} | "
+                     f"{', '.join(r['parts'])} | {r['length_samples']} | {r['lufs']} | {r.get('key', '')} | "
+                     f"{', '.join(failed) or 'none'} |")  # fmt: skip
+    return lines
 
 
 def markdown(summary: dict, rows: list[dict], para_summary: dict, para_rows: list[dict], judge: dict,
@@ -320,8 +434,6 @@ def markdown(summary: dict, rows: list[dict], para_summary: dict, para_rows: lis
         f"| seeds judged the same category as seed 1 | {_pct(summary['seeds_same_category'])} | "
         f"{_pct(para_summary['seeds_same_category'])} | |",
         "",
-        f"Loop lines (`kind: loop`, {summary['skipped']}) are evaluated by the loop renderer's evaluation.",
-        "",
         "The judge is a support-vector classifier (RBF) on log-mel statistics and the level envelope, trained "
         "only on renders "
         f"of held-out soundfonts ({', '.join(judge['trained_on'])}: {judge['examples']} one-shots), never on "
@@ -336,19 +448,21 @@ def markdown(summary: dict, rows: list[dict], para_summary: dict, para_rows: lis
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for r in rows:
-        if "skipped" in r:
+        if "judged" not in r:
             continue
         cents = f"{r.get('f0_hz')} Hz / {r.get('cents')}" if "cents" in r else ""
         lines.append(f"| {r['id']} | {r['prompt']} | {r['category']} | {r['judged']} | {mark(r, 'category_ok')} | "
                      f"{r['note']} | {cents} | {mark(r, 'note_ok')} | {r['duration_s']} | {mark(r, 'duration_ok')} | "
                      f"{r['diversity_db']} | {r['seeds_same_category']:.0%} |")  # fmt: skip
-    lines += [
-        "",
-        "## Our paraphrases (own wording, not tuned on)",
-        "",
-        "| prompt | model's category | judged | category | note | cents | note ok |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    lines += loop_markdown(summary, rows)
+    if para_rows:
+        lines += [
+            "",
+            "## Our paraphrases (own wording, not tuned on)",
+            "",
+            "| prompt | model's category | judged | category | note | cents | note ok |",
+            "|---|---|---|---|---|---|---|",
+        ]
     for r in para_rows:
         lines.append(f"| {r['prompt']} | {r['category']} | {r['judged']} | {mark(r, 'category_ok')} | {r['note']} | "
                      f"{r.get('cents', '')} | {mark(r, 'note_ok')} |")  # fmt: skip
@@ -381,25 +495,31 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     registry = ModelRegistry(args.models_dir, providers=["CPUExecutionProvider"])
     model = sample_model(registry)
-    ctx = Context(model, judge)
+    ctx = Context(model, judge, args.models_dir)
     lines = [json.loads(text) for text in args.dev.read_text().splitlines() if text.strip()]
-    rows = [EVALUATORS.get(line.get("kind", "sample"), skip)(line, ctx) for line in lines]
     para_rows = []
-    if not args.no_paraphrases:
-        for prompt, family, note in PARAPHRASES:
-            expect = {"category": family, **({"note": note} if note else {})}
-            if "seconds" in prompt:
-                expect["duration_s"] = float(prompt.split()[-2])
-            para_rows.append(evaluate_sample({"id": None, "prompt": prompt, "expect": expect}, ctx))
+    try:
+        rows = [EVALUATORS.get(line.get("kind", "sample"), skip)(line, ctx) for line in tqdm(lines, desc="dev lines")]
+        if not args.no_paraphrases:
+            for prompt, family, note in tqdm(PARAPHRASES, desc="paraphrases"):
+                expect = {"category": family, **({"note": note} if note else {})}
+                if "seconds" in prompt:
+                    expect["duration_s"] = float(prompt.split()[-2])
+                para_rows.append(evaluate_sample({"id": None, "prompt": prompt, "expect": expect}, ctx))
+    finally:
+        ctx.close()
     summary, para_summary = summarise(rows), summarise(para_rows)
     meta = {"model": model.model.manifest.name, "version": model.model.manifest.version,
             "date": time.strftime("%Y-%m-%d"), "seconds": time.time() - started}  # fmt: skip
     for r in rows:
-        if "skipped" not in r:
+        if "judged" in r:
             print(
                 f"{r['id']:>4} {r['prompt'][:40]:<40} {r['category']:<11} judged {r['judged']:<10} "
                 f"cat {r.get('category_ok', '-')!s:<5} note {r.get('note_ok', '-')!s:<5} {r.get('cents', '')}"
             )
+        elif "length_ok" in r:
+            failed = [c for c in LOOP_CHECKS if r.get(c) is False]
+            print(f"{r['id']:>4} {r['prompt'][:40]:<40} {r['lufs']} LUFS, key {r.get('key')}, failed: {failed}")
     print(json.dumps({"dev": summary, "paraphrases": para_summary, "judge": judge_report}, indent=2))
     if args.markdown:
         args.markdown.write_text(markdown(summary, rows, para_summary, para_rows, judge_report, meta))

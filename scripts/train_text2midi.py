@@ -37,6 +37,7 @@ VERSION = "1.0"
 
 def split(pieces: list[Piece], val_fraction: float) -> tuple[list[Piece], list[Piece]]:
     """Hold out whole source works (by source name hash) so validation is unseen music."""
+
     def held_out(piece: Piece) -> bool:
         work = piece.source.split("/var-")[0]
         return (hash_str(work) % 1000) / 1000 < val_fraction
@@ -114,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--stop-after", type=int, default=None,
-                        help="stop and export after this many steps (the schedule still spans --steps)")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop and export after this many steps (the schedule still spans --steps)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny corpus, 3 steps: checks the pipeline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

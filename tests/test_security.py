@@ -267,3 +267,50 @@ def test_cli_stop_reaches_a_curve_daemon(models_dir: Path, tmp_path: Path) -> No
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ---------------------------------------------------------------------- the plugin's C++ client
+
+
+def cpp_client(endpoint: str, *args: str, keys: dict[str, Path] | None = None) -> tuple[int, dict]:
+    """The plugin's protocol client (bridge/tests/protocol_client) with keys in its environment."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bridge" / "tests"))
+    from bridge_support import PROTOCOL_CLIENT, build_bridge
+
+    build_bridge()
+    env = _clean_env()
+    env.update({f"PROMPTDAW_{name.upper()}": str(path) for name, path in (keys or {}).items()})
+    done = subprocess.run([str(PROTOCOL_CLIENT), endpoint, *args], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 3, done.stderr
+    return done.returncode, json.loads(done.stdout.splitlines()[-1])
+
+
+def test_plugin_client_talks_curve(curve_daemon: CurveDaemon, tmp_path: Path) -> None:
+    keys = {"server_key": curve_daemon.keys / "server.key", "client_key": curve_daemon.keys / "client.key_secret"}
+    rc, final = cpp_client(curve_daemon.connect, "status", keys=keys)
+    assert rc == 0, final
+    assert final["result"]["pid"] == curve_daemon.process.pid
+
+    # No keys, or keys the daemon has not authorised: the handshake never completes.
+    rc, final = cpp_client(curve_daemon.connect, "request", "status", "--connect-ms", "1000")
+    assert rc == 2 and final["code"] == "unreachable", final
+    _, stranger = zmq.auth.create_certificates(str(tmp_path), "stranger")
+    rc, final = cpp_client(curve_daemon.connect, "request", "status", "--connect-ms", "1000",
+                           keys={**keys, "client_key": Path(stranger)})  # fmt: skip
+    assert rc == 2 and final["code"] == "unreachable", final
+    with curve_daemon.client() as c:
+        assert c.ping() < 1.0  # and the daemon keeps serving
+
+
+def test_plugin_client_refuses_a_wide_endpoint_without_keys(curve_daemon: CurveDaemon) -> None:
+    rc, final = cpp_client("tcp://192.0.2.1:7467", "status")
+    assert rc == 2 and final["code"] == "socket"
+    assert "not a loopback address" in final["message"] and "PROMPTDAW_SERVER_KEY" in final["message"]
+    rc, final = cpp_client(curve_daemon.connect, "status", keys={"server_key": curve_daemon.keys / "server.key"})
+    assert rc == 2 and "needs both" in final["message"]
+    rc, final = cpp_client(
+        curve_daemon.connect,
+        "status",
+        keys={"server_key": curve_daemon.keys / "server.key", "client_key": curve_daemon.keys / "client.key"},
+    )
+    assert rc == 2 and "no secret key" in final["message"]

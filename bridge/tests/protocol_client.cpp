@@ -100,8 +100,14 @@ int main(int argc, char** argv)
     if (argc < 3)
         return usage();
     const std::string endpoint = argv[1], command = argv[2];
-    Client client(endpoint);
     std::string error;
+    CurveKeys keys;  // $PROMPTDAW_SERVER_KEY / $PROMPTDAW_CLIENT_KEY, as the plugin reads them
+    if (!curveKeysFromEnvironment(keys, error))
+    {
+        print({{"event", "local_error"}, {"code", local_error::kSocket}, {"message", error}});
+        return 2;
+    }
+    Client client(endpoint, keys);
     if (!client.open(error))
     {
         print({{"event", "local_error"}, {"code", local_error::kSocket}, {"message", error}});

@@ -12,8 +12,10 @@
 
 #include "../Base64.hpp"
 #include "../Clip.hpp"
+#include "../Curve.hpp"
 #include "../Engine.hpp"
 #include "../Exchange.hpp"
+#include "../Files.hpp"
 #include "../Protocol.hpp"
 #include "../Smf.hpp"
 
@@ -90,6 +92,35 @@ void testBase64()
     std::string back;
     CHECK(base64Decode(base64Encode(bytes), back) && back == bytes, "base64 round trip");
     CHECK(!base64Decode("ab$d", back), "base64 rejects junk");
+}
+
+void testCurve()
+{
+    CHECK(isLoopbackEndpoint("tcp://127.0.0.1:7467"), "IPv4 loopback");
+    CHECK(isLoopbackEndpoint("tcp://localhost:7467"), "localhost");
+    CHECK(isLoopbackEndpoint("tcp://[::1]:7467"), "IPv6 loopback");
+    CHECK(isLoopbackEndpoint("ipc:///tmp/promptdaw.sock"), "ipc");
+    CHECK(!isLoopbackEndpoint("tcp://0.0.0.0:7467"), "every interface is wide");
+    CHECK(!isLoopbackEndpoint("tcp://*:7467"), "* is wide");
+    CHECK(!isLoopbackEndpoint("tcp://192.168.1.20:7467"), "a LAN address is wide");
+    CHECK(!isLoopbackEndpoint("tcp://127.example.com:7467"), "a host name that starts with 127. is not loopback");
+
+    const std::string dir = "/tmp/promptdaw-unit-curve";
+    std::string error;
+    CHECK(makeDirs(dir, error), "temporary folder");
+    const std::string pub = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    const std::string sec = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    writeFile(dir + "/server.key", "#   ZeroMQ CURVE Public Certificate\nmetadata\ncurve\n    public-key = \"" + pub + "\"\n", error);
+    writeFile(dir + "/client.key_secret", "metadata\ncurve\n    public-key = \"" + pub + "\"\n    secret-key = \"" + sec + "\"\n", error);
+    writeFile(dir + "/broken.key", "public-key = \"short\"\n", error);
+    CurveKeys keys;
+    CHECK(loadCurveKeys(dir + "/server.key", dir + "/client.key_secret", keys, error), "certificates load");
+    CHECK(keys.serverPublic == pub && keys.clientPublic == pub && keys.clientSecret == sec, "keys read back");
+    CHECK(!loadCurveKeys(dir + "/server.key", dir + "/server.key", keys, error) && error.find("no secret") != std::string::npos,
+          "a public certificate is not a client secret");
+    CHECK(!loadCurveKeys(dir + "/broken.key", dir + "/client.key_secret", keys, error), "a malformed key is refused");
+    CHECK(!loadCurveKeys(dir + "/missing.key", dir + "/client.key_secret", keys, error)
+          && error.find("cannot read") != std::string::npos, "a missing file is refused");
 }
 
 void testNoteNames()
@@ -304,6 +335,7 @@ void testEngineMidi()
 int main()
 {
     testBase64();
+    testCurve();
     testNoteNames();
     testSmf();
     testClipState();
