@@ -15,6 +15,7 @@
 
 #include "DistrhoUI.hpp"
 
+#include "FileDrag.hpp"
 #include "PromptdawPlugin.hpp"
 #include "Widgets.hpp"
 
@@ -97,6 +98,15 @@ protected:
     /** Polls the worker's status snapshot (cheap: a version number) and repaints on change. */
     void uiIdle() override
     {
+        if (fDragging || fDrag.active())
+        {
+            fDrag.idle();
+            if (!fDrag.outcome().empty() && fDrag.outcome() != fDragOutcome)
+            {
+                fDragOutcome = fDrag.outcome();
+                repaint();
+            }
+        }
         if (fPlugin != nullptr && fPlugin->statusVersion() != fStatus.version)
         {
             refreshStatus();
@@ -230,8 +240,20 @@ protected:
             promptdaw::ui::label(*this, {16, 356, W - 164, 28}, summary, colors::text(), 12.f);
         }
 
-        // messages: export path, then the error line
-        if (!fStatus.message.empty())
+        // messages: export path (a drag handle once there is a file), then the error line
+        fDragBox = fStatus.exported.empty() ? Box{} : Box{16, 386, W - 32, 22};
+        if (fDragBox.w > 0)
+        {
+            beginPath();
+            roundedRect(fDragBox.x, fDragBox.y, fDragBox.w, fDragBox.h, 4);
+            strokeColor(fDragging ? colors::accent() : colors::border());
+            strokeWidth(1.f);
+            stroke();
+            const std::string outcome = fDragOutcome.empty() ? "" : "  [" + fDragOutcome + "]";
+            promptdaw::ui::label(*this, {fDragBox.x + 8, fDragBox.y, fDragBox.w - 16, fDragBox.h},
+                                 trimTo("drag onto a track: " + fStatus.exported.front() + outcome, 110), colors::text(), 11.f);
+        }
+        else if (!fStatus.message.empty())
             promptdaw::ui::label(*this, {16, 388, W - 32, 18}, trimTo(fStatus.message, 110), colors::dim(), 11.f);
         std::string error;
         if (!fStatus.errorMessage.empty())
@@ -249,11 +271,25 @@ protected:
     /** Clicks: buttons, mode, steppers, focus of the prompt box. */
     bool onMouse(const MouseEvent& ev) override
     {
-        if (!ev.press || ev.button != 1)
+        if (ev.button != 1)
             return false;
+        if (!ev.press)
+        {
+            if (fDragging)
+                fDrag.release();
+            fDragging = fDragPending = false;
+            repaint();
+            return true;
+        }
         const double px = ev.pos.getX(), py = ev.pos.getY();
         fFocused = fPromptBox.contains(px, py);
-        if (fGenerateBox.contains(px, py))
+        if (fDragBox.w > 0 && fDragBox.contains(px, py))
+        {
+            fDragPending = true;  // a drag once the pointer moves a few pixels
+            fPressX = px;
+            fPressY = py;
+        }
+        else if (fGenerateBox.contains(px, py))
         {
             if (currentJob() == kJobRunning)
                 trigger("cancel");
@@ -292,6 +328,22 @@ protected:
         }
         repaint();
         return true;
+    }
+
+    /** Dragging the exported files: starts after a few pixels, then follows the pointer. */
+    bool onMotion(const MotionEvent& ev) override
+    {
+        if (fDragPending && std::hypot(ev.pos.getX() - fPressX, ev.pos.getY() - fPressY) > 4.0)
+        {
+            fDragPending = false;
+            std::string error;
+            fDragging = fDrag.start(fStatus.exported, error);
+            fDragOutcome = fDragging ? "" : error;
+            repaint();
+        }
+        else if (fDragging)
+            fDrag.motion();
+        return fDragging;
     }
 
     /** Editing keys of the prompt box. */
@@ -480,7 +532,12 @@ private:
     int fConnection = kConnUnknown, fJob = kJobIdle, fClipKind = 0;
     float fProgress = 0.f, fPlayhead = 0.f;
 
-    Box fPromptBox, fGenerateBox, fExportBox, fStartBox, fDiceBox;
+    promptdaw::FileDrag fDrag;
+    bool fDragPending = false, fDragging = false;
+    double fPressX = 0.0, fPressY = 0.0;
+    std::string fDragOutcome;
+
+    Box fPromptBox, fGenerateBox, fExportBox, fStartBox, fDiceBox, fDragBox;
     Box fModeBoxes[3];
     Box fBarsDown, fBarsUp, fSeedDown, fSeedUp, fNoteDown, fNoteUp;
 

@@ -7,6 +7,7 @@ missing). Every run keeps its screenshots in the test's temporary folder.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "bridge" / "tests"))
 from bridge_support import (
+    XDND_TARGET,
     build_bridge,
     clip_state,
     dpf_state_decode,
@@ -137,3 +139,36 @@ def test_ui_clicks_reach_the_plugin(bridge_built, xvfb, tmp_path: Path) -> None:
     status = run.steps("status")[0]["status"]
     assert status["generations"] == 1 and status["job"] == "failed"
     assert status["error"]["code"] == "unreachable" and status["request_type"] == "generate-midi"
+
+
+def test_ui_drags_the_exported_file_onto_a_track(bridge_built, xvfb, tmp_path: Path) -> None:
+    """Export, then drag the path line onto a drop target (a DAW's track area) with real pointer events."""
+    target = subprocess.Popen([str(XDND_TARGET), "800", "100", "200", "200", "90"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "DISPLAY": xvfb})  # fmt: skip
+    try:
+        assert json.loads(target.stdout.readline())["event"] == "ready"
+        library = tmp_path / "library"
+        clip = clip_state("loop", audio=demo_loop(), sample_rate=SR, bpm=96, bars=2, prompt="drag me", seed=5)
+        states = {"endpoint": "tcp://127.0.0.1:9", "autostart": "0", "library": str(library), "mode": "loop",
+                  "clip": clip, "export": "1"}  # fmt: skip
+        script = {"sample_rate": SR, "steps": [
+            {"state": states},
+            {"sleep": 1.0},  # the worker writes the files
+            {"screenshot": {"path": str(tmp_path / "drag.ppm"), "idle_ms": 800, "drag": [[200, 397], [900, 200]]}},
+            {"status": True},
+        ]}  # fmt: skip
+        run = run_clap_host(script, tmp_path / "run", env={"DISPLAY": xvfb})
+        status = run.steps("status")[0]["status"]
+        wav = Path(status["exported"][0])
+        assert wav.parent == library and wav.suffix == ".wav" and wav.exists()
+        events = [json.loads(line) for line in target.communicate(timeout=30)[0].splitlines()]
+    finally:
+        if target.poll() is None:
+            target.kill()
+    assert [e["event"] for e in events] == ["enter", "drop"], events
+    assert events[0]["type"] == "text/uri-list" and events[0]["version"] == 5
+    uris = events[1]["data"].split("\r\n")
+    assert uris[-1] == "" and uris[0] == wav.as_uri(), uris
+    assert [Path(u.removeprefix("file://")) for u in uris[:-1]] == [Path(p) for p in status["exported"]]
+    image = read_ppm(tmp_path / "drag.ppm")
+    assert (image[388:406, 30:400] > 180).all(axis=2).sum() > 100, "the path line is drawn"

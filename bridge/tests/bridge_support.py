@@ -36,6 +36,7 @@ PROTOCOL_CLIENT = TESTS_BIN / "protocol_client"
 CLAP_HOST = TESTS_BIN / "clap_host"
 RTCHECK = TESTS_BIN / "librtcheck.so"
 UNIT_TESTS = TESTS_BIN / "unit_tests"
+XDND_TARGET = TESTS_BIN / "xdnd_target"
 
 __all__ = [
     "CLAP",
@@ -45,6 +46,7 @@ __all__ = [
     "RTCHECK",
     "UNIT_TESTS",
     "VST3",
+    "XDND_TARGET",
     "ClapRun",
     "FakeDaemon",
     "build_bridge",

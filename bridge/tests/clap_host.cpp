@@ -20,8 +20,9 @@
  *   {"wait": {"connection": ["connected"], "timeout_s": 10}}
  *   {"sleep": SECONDS}
  *   {"save_state": PATH} / {"load_state": PATH}         raw DPF state bytes
- *   {"screenshot": {"path": PATH.ppm, "idle_ms": 1500, "clicks": [[x, y], ...]}}
- *        open the UI, let it draw, click (left button) where asked, capture it
+ *   {"screenshot": {"path": PATH.ppm, "idle_ms": 1500, "clicks": [[x, y], ...], "drag": [[x0, y0], [x1, y1]]}}
+ *        open the UI, let it draw, click (left button) where asked, drag with the left button
+ *        held from one root point to another (real pointer events through XTest), capture it
  * Prints one JSON line per step (status snapshots, timings) and, when librtcheck.so is
  * preloaded, a final {"rtcheck": {...counts...}}.
  */
@@ -42,6 +43,7 @@
 
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/XTest.h>
 
 #include "clap/entry.h"
 #include "clap/events.h"
@@ -462,6 +464,31 @@ struct Host {
         }
     }
 
+    /** A real drag: the pointer moves, the button goes down, moves in steps, goes up (XTest). */
+    void drag(int x0, int y0, int x1, int y1)
+    {
+        int eventBase = 0, errorBase = 0, major = 0, minor = 0;
+        if (!XTestQueryExtension(gDisplay, &eventBase, &errorBase, &major, &minor))
+            fail("the X server has no XTEST extension");
+        XTestFakeMotionEvent(gDisplay, -1, x0, y0, CurrentTime);
+        XFlush(gDisplay);
+        pumpUi(100);
+        XTestFakeButtonEvent(gDisplay, Button1, True, CurrentTime);
+        XFlush(gDisplay);
+        pumpUi(100);
+        constexpr int kSteps = 12;
+        for (int i = 1; i <= kSteps; ++i)
+        {
+            XTestFakeMotionEvent(gDisplay, -1, x0 + (x1 - x0) * i / kSteps, y0 + (y1 - y0) * i / kSteps, CurrentTime);
+            XFlush(gDisplay);
+            pumpUi(50);
+        }
+        pumpUi(300);
+        XTestFakeButtonEvent(gDisplay, Button1, False, CurrentTime);
+        XFlush(gDisplay);
+        std::fprintf(stderr, "clap_host: dragged %d,%d -> %d,%d\n", x0, y0, x1, y1);
+    }
+
     void screenshot(const Json& spec)
     {
         if (gui == nullptr)
@@ -486,7 +513,10 @@ struct Host {
         if (spec.contains("clicks"))
             for (const Json& c : spec["clicks"])
                 click(c[0].get<int>(), c[1].get<int>());
-        pumpUi(spec.contains("clicks") ? 500 : 0);
+        if (spec.contains("drag"))
+            drag(spec["drag"][0][0].get<int>(), spec["drag"][0][1].get<int>(), spec["drag"][1][0].get<int>(),
+                 spec["drag"][1][1].get<int>());
+        pumpUi(spec.contains("drag") ? 1500 : spec.contains("clicks") ? 500 : 0);
         XSync(gDisplay, False);
         XImage* image = XGetImage(gDisplay, DefaultRootWindow(gDisplay), 0, 0, w, h, AllPlanes, ZPixmap);
         if (image == nullptr)
