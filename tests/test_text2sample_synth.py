@@ -127,6 +127,11 @@ def test_vary_strength_controls_distance() -> None:
         ("white noise riser, 4 seconds", "white noise riser", None, 4.0),
         ("a 250 ms snare", "a snare", None, 0.25),
         ("punchy 808 kick", "punchy 808 kick", None, None),
+        # decades are styles, not lengths; a length beside one still counts
+        ("80s synth brass stab", "80s synth brass stab", None, None),
+        ("1970s funk bass C2", "1970s funk bass", 36, None),
+        ("'90s house organ, 2 s", "'90s house organ", None, 2.0),
+        ("4s riser", "riser", None, 4.0),
     ],
 )
 def test_sample_prompt_reading(prompt: str, text: str, note: int | None, duration: float | None) -> None:

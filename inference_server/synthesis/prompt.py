@@ -26,7 +26,7 @@ _NOTE = re.compile(r"(?<![\w#♯♭])(?:(?:on|in|at|note|pitch|key of|tuned to)\
 _MIDI = re.compile(r"(?<![\w])(?:midi(?:\s+note)?|note)\s*(?:#|number\s*)?(?P<n>\d{1,3})(?![\w.])", re.IGNORECASE)
 _WORD_NUMBERS = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
 _DURATION = re.compile(
-    rf"(?<![\w.])(?P<value>\d+(?:\.\d+)?|{_WORD_NUMBERS}|half an?|a)[\s-]*(?P<unit>milliseconds?|ms|seconds?|secs?|s)"
+    rf"(?<![\w.'’])(?P<value>\d+(?:\.\d+)?|{_WORD_NUMBERS}|half an?|a)[\s-]*(?P<unit>milliseconds?|ms|seconds?|secs?|s)"
     r"(?![\w])(?:\s+(?:long|in length))?",
     re.IGNORECASE,
 )
@@ -68,6 +68,19 @@ def parse_note_param(value: object) -> int:
     raise InvalidParams(f"note must be a note name C-1..G9 (e.g. C3, F#1, Bb3) or a MIDI number 0..127, got {value!r}")
 
 
+def _is_decade(match: re.Match[str]) -> bool:
+    """"80s synth brass", "1970s funk bass": a decade, not a length (an "s" right after 40, 50, ... or a year)."""
+    value, unit = match["value"], match["unit"]
+    if unit != "s" or not value.isdigit() or match[0][len(value)] != "s":
+        return False
+    number = int(value)
+    return number % 10 == 0 and (40 <= number <= 90 or 1900 <= number <= 2090)
+
+
+def _duration_match(text: str) -> re.Match[str] | None:
+    return next((m for m in _DURATION.finditer(text) if not _is_decade(m)), None)
+
+
 def _duration_value(value: str, unit: str) -> float:
     value = value.lower()
     if value.startswith("half"):
@@ -98,7 +111,7 @@ def read_sample_prompt(prompt: object) -> SamplePrompt:
     text = prompt
     note: int | None = None
     duration: float | None = None
-    if match := _DURATION.search(text):
+    if match := _duration_match(text):
         duration = _duration_value(match["value"], match["unit"])
         if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
             raise InvalidParams(
