@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     for field in dataclasses.fields(TrainConfig):
         value = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
-        if isinstance(value, tuple):
+        if field.name == "extra_data":
+            parser.add_argument(flag, nargs="*", default=value, help="more data sets (scripts/make_stem_loops.py)")
+        elif isinstance(value, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=value)
         elif field.name == "valid":
             parser.add_argument(flag, default=value, help="held-out set for periodic SDR ('' for none)")
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     resume = args.pop("resume")
     args["valid"] = args["valid"] or None
     args["widths"], args["blocks"] = tuple(args["widths"]), tuple(args["blocks"])
+    args["extra_data"] = tuple(args["extra_data"])
     train(TrainConfig(**args), resume=resume, log=lambda line: print(line, flush=True))
     return 0
 

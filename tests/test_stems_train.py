@@ -103,6 +103,21 @@ def test_render_parts_alone_and_mix_is_the_sum(tmp_path: Path) -> None:
     assert np.abs(stems[0].sum(axis=0)).max() <= 10 ** (-1 / 20) + 1e-6
 
 
+def test_batches_draw_from_the_extra_data_sets_by_share() -> None:
+    from promptdaw.models.stems.train import TrainConfig, make_batch
+
+    main = np.zeros((3, 4, 40000, 2), np.float16)
+    extra = np.full((2, 4, 40000, 2), 0.25, np.float16)
+    config = TrainConfig(batch=16, segment_frames=16, dropout=0.0, extra_share=1.0)
+    only_extra = make_batch(main, np.random.default_rng(0), config, [extra]).numpy()
+    assert (np.abs(only_extra).reshape(16, -1).max(axis=1) > 0).all()
+    config.extra_share = 0.0
+    assert not make_batch(main, np.random.default_rng(0), config, [extra]).numpy().any()
+    config.extra_share = 0.5
+    mixed = np.abs(make_batch(main, np.random.default_rng(0), config, [extra]).numpy()).reshape(16, -1).max(axis=1)
+    assert 0 < (mixed > 0).sum() < 16
+
+
 def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
     from promptdaw.inference_server.registry import ModelRegistry
     from promptdaw.inference_server.separation import separate_array
@@ -117,7 +132,8 @@ def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
     run = tmp_path / "run"
     command = [sys.executable, str(REPO / "scripts" / "train_stems.py"), "--data", str(data), "--valid", "",
                "--out", str(run), "--steps", "3", "--batch", "1", "--segment-frames", "32",
-               "--widths", "8", "16", "16", "24", "--blocks", "1", "1", "1", "1"]  # fmt: skip
+               "--widths", "8", "16", "16", "24", "--blocks", "1", "1", "1", "1",
+               "--extra-data", str(data), "--extra-share", "0.5"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert "done: 3 steps" in done.stdout and (run / "checkpoint.pt").exists()

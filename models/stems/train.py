@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,6 +53,10 @@ class TrainConfig:
     checkpoint_every: int = 100
     valid_every: int = 100
     valid_clips: int = 12
+    #: More data sets (e.g. the project's own loops, scripts/make_stem_loops.py) and the share of
+    #: examples drawn from them.
+    extra_data: tuple[str, ...] = ()
+    extra_share: float = 0.0
     widths: tuple[int, ...] = tuple(DEFAULT_CONFIG["widths"])
     blocks: tuple[int, ...] = tuple(DEFAULT_CONFIG["blocks"])
 
@@ -76,12 +80,22 @@ def istft(spec: torch.Tensor, length: int) -> torch.Tensor:
     return audio.reshape(*shape[:-2], length)
 
 
-def make_batch(stems: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> torch.Tensor:
-    """Augmented source crops ``[batch, 4, 2, samples]`` float32 (the mixture is their sum)."""
-    n_clips, n_sources, clip_samples, _ = stems.shape
+def make_batch(
+    stems: np.ndarray, rng: np.random.Generator, config: TrainConfig, extra: Sequence[np.ndarray] = ()
+) -> torch.Tensor:
+    """Augmented source crops ``[batch, 4, 2, samples]`` float32 (the mixture is their sum).
+
+    Each example comes from ``stems`` or, with probability ``config.extra_share``, from one of
+    the ``extra`` data sets (remixing stays within the example's data set).
+    """
+    main = stems
+    n_sources = stems.shape[1]
     length = (config.segment_frames - 1) * HOP
     out = np.zeros((config.batch, n_sources, 2, length), np.float32)
     for b in range(config.batch):
+        use_extra = len(extra) > 0 and rng.random() < config.extra_share
+        stems = extra[int(rng.integers(len(extra)))] if use_extra else main
+        n_clips, clip_samples = stems.shape[0], stems.shape[2]
         same = rng.random() >= config.remix
         clip = int(rng.integers(n_clips))
         offset = int(rng.integers(0, clip_samples - length + 1))
@@ -156,6 +170,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / "checkpoint.pt"
     stems, records = load_dataset(Path(config.data))
+    extra = [load_dataset(Path(path))[0] for path in config.extra_data]
     model = BandUNet(widths=tuple(config.widths), blocks=tuple(config.blocks))
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before = 0, 0.0
@@ -169,7 +184,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
     valid = _valid_batch(Path(config.valid), config) if config.valid else None
     n_params = sum(p.numel() for p in model.parameters())
     log(f"training BandUNet ({n_params / 1e6:.2f} M parameters) on {len(records)} clips "
-        f"{tuple(stems.shape)}: {json.dumps(asdict(config))}")  # fmt: skip
+        f"{tuple(stems.shape)} and {[tuple(e.shape) for e in extra]}: {json.dumps(asdict(config))}")  # fmt: skip
 
     def save(final: bool = False) -> None:
         state = {
@@ -198,7 +213,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
         lr = config.lr * warm * 0.5 * (1 + math.cos(math.pi * progress))
         for group in optimiser.param_groups:
             group["lr"] = lr
-        loss = _loss(model, make_batch(stems, rng, config))
+        loss = _loss(model, make_batch(stems, rng, config, extra))
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
