@@ -26,8 +26,8 @@ _NOTE = re.compile(r"(?<![\w#♯♭])(?:(?:on|in|at|note|pitch|key of|tuned to)\
 _MIDI = re.compile(r"(?<![\w])(?:midi(?:\s+note)?|note)\s*(?:#|number\s*)?(?P<n>\d{1,3})(?![\w.])", re.IGNORECASE)
 _WORD_NUMBERS = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
 _DURATION = re.compile(
-    rf"(?<![\w.'’])(?P<value>\d+(?:\.\d+)?|{_WORD_NUMBERS}|half an?|a)[\s-]*(?P<unit>milliseconds?|ms|seconds?|secs?|s)"
-    r"(?![\w])(?:\s+(?:long|in length))?",
+    rf"(?<![\w.'\u2019])(?P<value>\d+(?:\.\d+)?|{_WORD_NUMBERS}|half an?|a)[\s-]*"
+    r"(?P<unit>milliseconds?|ms|seconds?|secs?|s)(?![\w])(?:\s+(?:long|in length))?",
     re.IGNORECASE,
 )
 _LEFTOVER = re.compile(r"^[\s,;:.\-]+|[\s,;:\-]+$")
