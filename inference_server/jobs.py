@@ -83,9 +83,7 @@ class Job:
 
     def cancellation_error(self) -> PromptdawError:
         if self.cancel_reason is CancelReason.TIMEOUT:
-            return JobTimeout(
-                f"{self.request.type} {self.request.id!r} exceeded its timeout of {self.timeout_s:g} s"
-            )
+            return JobTimeout(f"{self.request.type} {self.request.id!r} exceeded its timeout of {self.timeout_s:g} s")
         reason = self.cancel_reason or CancelReason.REQUESTED
         return JobCancelled(f"{self.request.type} {self.request.id!r} {reason.value}")
 

@@ -10,16 +10,10 @@ from .protocol import Audio, Request
 __all__ = ["number_param", "single_audio", "string_param"]
 
 
-def number_param(
-    request: Request, name: str, default: float, *, lo: float, hi: float, integer: bool = False
-) -> float:
+def number_param(request: Request, name: str, default: float, *, lo: float, hi: float, integer: bool = False) -> float:
     value: Any = request.params.get(name, default)
     kind = "an integer" if integer else "a number"
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (integer and not isinstance(value, int))
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
         raise InvalidParams(f"{name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
     if not lo <= value <= hi:  # also false for NaN
         raise InvalidParams(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")

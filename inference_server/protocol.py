@@ -151,16 +151,10 @@ def _parse_payload(spec: Any, frame: Frame, index: int) -> Payload:
             f"buffers[{index}].encoding must be 'f32le' (little-endian float32), got {spec.get('encoding')!r}"
         )
     shape, rate = spec.get("shape"), spec.get("sample_rate")
-    if (
-        not isinstance(shape, list)
-        or len(shape) != 2
-        or not all(isinstance(n, int) and n >= 0 for n in shape)
-    ):
+    if not isinstance(shape, list) or len(shape) != 2 or not all(isinstance(n, int) and n >= 0 for n in shape):
         raise MalformedMessage(f"buffers[{index}].shape must be [frames, channels], got {shape!r}")
     if not isinstance(rate, int) or not 0 < rate <= MAX_SAMPLE_RATE:
-        raise MalformedMessage(
-            f"buffers[{index}].sample_rate must be an integer in 1..{MAX_SAMPLE_RATE}, got {rate!r}"
-        )
+        raise MalformedMessage(f"buffers[{index}].sample_rate must be an integer in 1..{MAX_SAMPLE_RATE}, got {rate!r}")
     expected = math.prod(shape) * 4
     if len(frame) != expected:
         raise MalformedMessage(

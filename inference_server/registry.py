@@ -202,8 +202,7 @@ class ModelRegistry:
                 stat = path.stat()
             except FileNotFoundError:
                 return "missing", (
-                    f"model {manifest.name!r}: file {path} is missing "
-                    "(run `make setup` or `promptdaw fetch-models`)"
+                    f"model {manifest.name!r}: file {path} is missing (run `make setup` or `promptdaw fetch-models`)"
                 )
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._verified.get(path) == stamp:

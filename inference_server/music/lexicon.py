@@ -689,18 +689,22 @@ STOPWORDS: frozenset[str] = frozenset((
 
 
 #: Phrases naming a groove idiom the drums must keep -> idiom name (MusicSpec.idioms).
-IDIOM_WORDS: Mapping[str, str] = MappingProxyType({
-    "four on the floor": "four_on_the_floor",
-    "4 on the floor": "four_on_the_floor",
-    "four to the floor": "four_on_the_floor",
-    "four-on-the-floor": "four_on_the_floor",
-    "4x4 kick": "four_on_the_floor",
-    "kick on every beat": "four_on_the_floor",
-})
+IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "four on the floor": "four_on_the_floor",
+        "4 on the floor": "four_on_the_floor",
+        "four to the floor": "four_on_the_floor",
+        "four-on-the-floor": "four_on_the_floor",
+        "4x4 kick": "four_on_the_floor",
+        "kick on every beat": "four_on_the_floor",
+    }
+)
 #: Genres whose drums are four on the floor unless the prompt says otherwise.
-IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "house": ("four_on_the_floor",),
-    "techno": ("four_on_the_floor",),
-    "trance": ("four_on_the_floor",),
-    "disco": ("four_on_the_floor",),
-})
+IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "house": ("four_on_the_floor",),
+        "techno": ("four_on_the_floor",),
+        "trance": ("four_on_the_floor",),
+        "disco": ("four_on_the_floor",),
+    }
+)

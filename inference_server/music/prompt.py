@@ -858,6 +858,7 @@ def _expand_chords(symbols: Sequence[str], bars: int, beats_per_bar: float, per_
 
 def _find_idioms(scan: _Scan) -> tuple[str, ...]:
     """Groove idioms the prompt names ("four on the floor"), in a stable order."""
+
     def words(text: str) -> str:
         return " " + re.sub(r"[^a-z0-9]+", " ", text) + " "
 

@@ -69,7 +69,7 @@ def parse_note_param(value: object) -> int:
 
 
 def _is_decade(match: re.Match[str]) -> bool:
-    """"80s synth brass", "1970s funk bass": a decade, not a length (an "s" right after 40, 50, ... or a year)."""
+    """ "80s synth brass", "1970s funk bass": a decade, not a length (an "s" right after 40, 50, ... or a year)."""
     value, unit = match["value"], match["unit"]
     if unit != "s" or not value.isdigit() or match[0][len(value)] != "s":
         return False
