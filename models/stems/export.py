@@ -98,7 +98,12 @@ def export(
         "provenance": {
             "weights": "trained by promptdaw from random initialisation (scripts/train_stems.py)",
             "training_data": "music21 corpus pieces (Bach chorales, Palestrina, Monteverdi; public domain) "
-            "arranged and rendered per part with FluidSynth and Debian's FluidR3_GM soundfont (MIT)",
+            "arranged and rendered per part with FluidSynth and Debian's FluidR3_GM soundfont (MIT)"
+            + (
+                "; plus the project's own generated loops with their true stems (scripts/make_stem_loops.py)"
+                if train_config.get("extra_data")
+                else ""
+            ),
             "steps": state.get("step"),
             "train_minutes": round(state.get("elapsed_s", 0.0) / 60, 1),
             "train_config": train_config,
