@@ -137,6 +137,23 @@ def export(
     return manifest_path
 
 
+def metrics_from_eval(report: dict) -> dict:
+    """The mean SDR tables of a ``scripts/eval_stems.py --json`` report, as the manifest keeps them."""
+    described = {"heldout": ("heldout", "held-out set"), "loops": ("generated_loops", "generated loops")}
+    metrics = {}
+    for key, (name, what) in described.items():
+        if key in report:
+            section = report[key]
+            metrics[name] = {
+                "data": f"{section.get('clips')} clips, {section.get('seconds')} s ({what}, scripts/eval_stems.py)",
+                "sdr_db_mean": {
+                    system: {stem: row["mean_sdr_db"] for stem, row in stems.items()}
+                    for system, stems in section["sdr"].items()
+                },
+            }
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -144,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", type=Path, help="JSON from scripts/eval_stems.py --json")
     parser.add_argument("--version")
     args = parser.parse_args(argv)
-    metrics = json.loads(args.metrics.read_text()) if args.metrics else None
+    metrics = metrics_from_eval(json.loads(args.metrics.read_text())) if args.metrics else None
     path = export(args.checkpoint, args.out, metrics=metrics, version=args.version)
     print(f"wrote {path} and {path.parent / ONNX_NAME}")
     return 0
