@@ -6,7 +6,6 @@
 #include "FileDrag.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 #if defined(__linux__) && defined(HAVE_X11)
 #include <X11/Xatom.h>

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sys
 import tempfile
@@ -210,6 +211,7 @@ class Context:
         self.model, self.judge, self.models_dir = model, judge, models_dir
         self._stack = contextlib.ExitStack()
         self._client = None
+        self._loops = itertools.count()
         self.files = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="eval-loops-")))
 
     def close(self) -> None:
@@ -225,7 +227,7 @@ class Context:
             daemon = self._stack.enter_context(temporary_daemon(["--models-dir", str(self.models_dir)]))
             self._client = self._stack.enter_context(Client(daemon.endpoint, timeout_s=600))
         reply = self._client.request("generate-loop", {"prompt": prompt, "seed": seed})
-        output = self.files / f"loop-{len(list(self.files.iterdir()))}.wav"
+        output = self.files / f"loop-{next(self._loops)}.wav"
         return reply.body, write_render_files(output, reply.body, reply.payloads)
 
     def generate(self, prompt: str, seed: int) -> tuple[dict, np.ndarray, int]:

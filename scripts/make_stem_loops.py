@@ -27,6 +27,7 @@ from promptdaw.audio_files import write_audio
 from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.protocol import Audio
 from promptdaw.launcher import temporary_daemon
+from promptdaw.models.stems.render import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = (
@@ -78,14 +79,14 @@ def write_training_set(client: Client, jobs: list[tuple[str, int]], out: Path, b
                        quiet: bool) -> Path:  # fmt: skip
     """Tile every loop to ``seconds`` and store the set as the stems trainer reads it."""
     out.mkdir(parents=True, exist_ok=True)
-    n = round(seconds * 44100)
+    n = round(seconds * SAMPLE_RATE)
     partial = out / "stems.npy.part"
     data = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=(len(jobs), 4, n, 2))
     records = []
     for index, (prompt, seed) in enumerate(tqdm(jobs, desc="loops", disable=quiet)):
         stems, rate = loop_stems(client, prompt, seed, bars)
-        if rate != 44100:
-            raise SystemExit(f"the daemon rendered at {rate} Hz; the stems model trains at 44100 Hz")
+        if rate != SAMPLE_RATE:
+            raise SystemExit(f"the daemon rendered at {rate} Hz; the stems model trains at {SAMPLE_RATE} Hz")
         for k, name in enumerate(SOURCES):
             if name in stems:
                 audio = stems[name]

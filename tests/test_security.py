@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth
-from conftest import free_endpoint
+from conftest import REPO, free_endpoint
 
 from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable, InsecureEndpoint
 from promptdaw.inference_server.security import generate_keys, is_loopback
+
+sys.path.insert(0, str(REPO / "bridge" / "tests"))
+from bridge_support import PROTOCOL_CLIENT, build_bridge
 
 KEY_FILES = ["client.key", "client.key_secret", "server.key", "server.key_secret"]
 
@@ -272,12 +275,13 @@ def test_cli_stop_reaches_a_curve_daemon(models_dir: Path, tmp_path: Path) -> No
 # ---------------------------------------------------------------------- the plugin's C++ client
 
 
+@pytest.fixture(scope="module")
+def bridge_built() -> None:
+    build_bridge()
+
+
 def cpp_client(endpoint: str, *args: str, keys: dict[str, Path] | None = None) -> tuple[int, dict]:
     """The plugin's protocol client (bridge/tests/protocol_client) with keys in its environment."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bridge" / "tests"))
-    from bridge_support import PROTOCOL_CLIENT, build_bridge
-
-    build_bridge()
     env = _clean_env()
     env.update({f"PROMPTDAW_{name.upper()}": str(path) for name, path in (keys or {}).items()})
     done = subprocess.run([str(PROTOCOL_CLIENT), endpoint, *args], capture_output=True, text=True, timeout=60, env=env)
@@ -285,7 +289,7 @@ def cpp_client(endpoint: str, *args: str, keys: dict[str, Path] | None = None) -
     return done.returncode, json.loads(done.stdout.splitlines()[-1])
 
 
-def test_plugin_client_talks_curve(curve_daemon: CurveDaemon, tmp_path: Path) -> None:
+def test_plugin_client_talks_curve(bridge_built, curve_daemon: CurveDaemon, tmp_path: Path) -> None:
     keys = {"server_key": curve_daemon.keys / "server.key", "client_key": curve_daemon.keys / "client.key_secret"}
     rc, final = cpp_client(curve_daemon.connect, "status", keys=keys)
     assert rc == 0, final
@@ -302,7 +306,7 @@ def test_plugin_client_talks_curve(curve_daemon: CurveDaemon, tmp_path: Path) ->
         assert c.ping() < 1.0  # and the daemon keeps serving
 
 
-def test_plugin_client_refuses_a_wide_endpoint_without_keys(curve_daemon: CurveDaemon) -> None:
+def test_plugin_client_refuses_a_wide_endpoint_without_keys(bridge_built, curve_daemon: CurveDaemon) -> None:
     rc, final = cpp_client("tcp://192.0.2.1:7467", "status")
     assert rc == 2 and final["code"] == "socket"
     assert "not a loopback address" in final["message"] and "PROMPTDAW_SERVER_KEY" in final["message"]

@@ -88,14 +88,13 @@ def make_batch(
     Each example comes from ``stems`` or, with probability ``config.extra_share``, from one of
     the ``extra`` data sets (remixing stays within the example's data set).
     """
-    main = stems
     n_sources = stems.shape[1]
     length = (config.segment_frames - 1) * HOP
     out = np.zeros((config.batch, n_sources, 2, length), np.float32)
     for b in range(config.batch):
         use_extra = len(extra) > 0 and rng.random() < config.extra_share
-        stems = extra[int(rng.integers(len(extra)))] if use_extra else main
-        n_clips, clip_samples = stems.shape[0], stems.shape[2]
+        data = extra[int(rng.integers(len(extra)))] if use_extra else stems
+        n_clips, clip_samples = data.shape[0], data.shape[2]
         same = rng.random() >= config.remix
         clip = int(rng.integers(n_clips))
         offset = int(rng.integers(0, clip_samples - length + 1))
@@ -104,7 +103,7 @@ def make_batch(
                 clip, offset = int(rng.integers(n_clips)), int(rng.integers(0, clip_samples - length + 1))
             if rng.random() < config.dropout:
                 continue
-            crop = np.asarray(stems[clip, s, offset : offset + length], np.float32).T
+            crop = np.asarray(data[clip, s, offset : offset + length], np.float32).T
             if rng.random() < 0.5:
                 crop = crop[::-1]
             gain = 10 ** (rng.uniform(-9, 3) / 20) * (-1 if rng.random() < 0.5 else 1)
