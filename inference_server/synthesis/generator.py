@@ -23,10 +23,12 @@ from .patch import DEFAULT_SEED_STRENGTH, PARAM_BY_NAME, PARAMS, Patch
 from .synth import T60, render, sound_length_s
 
 __all__ = [
+    "CANDIDATE_FLOOR",
     "DEFAULT_VELOCITY",
     "EMBEDDING_SEED_SPREAD",
     "OneShot",
     "SampleModel",
+    "choose_candidate",
     "finish_one_shot",
     "gate_for_length",
     "render_one_shot",
@@ -37,6 +39,9 @@ DEFAULT_VELOCITY = 100
 #: How far a seed moves the prompt's embedding (a random unit vector this long is added), so
 #: seeds pick other plausible sounds of the same description.
 EMBEDDING_SEED_SPREAD = 0.3
+#: Seeds choose among the network's candidate patches that are at least this likely relative to
+#: the likeliest: other sounds the description plausibly means, never an unlikely one.
+CANDIDATE_FLOOR = 0.3
 #: Audio below this level relative to the peak is trimmed from both ends.
 TRIM_DB = -60.0
 #: DC blocker.
@@ -61,12 +66,14 @@ class SampleModel:
         self.velocity_scale = float(config["velocity_scale"])
 
     def _run(self, embeddings: np.ndarray, notes: list[float | None], velocities: list[float]):
+        """(candidate patches [B, heads, PARAM_SIZE], candidate logits [B, heads], category logits [B, C])."""
         note = np.array([0.0 if n is None else (n - self.note_centre) / self.note_scale for n in notes], np.float32)
         has_note = np.array([0.0 if n is None else 1.0 for n in notes], np.float32)
         velocity = np.array(velocities, np.float32) / self.velocity_scale
         condition = np.concatenate([embeddings, note[:, None], has_note[:, None], velocity[:, None]], axis=1)
-        out = self.model.run({"condition": condition.astype(np.float32)}, ["patch", "category"])
-        return out["patch"].astype(np.float64), out["category"].astype(np.float64)
+        out = self.model.run({"condition": condition.astype(np.float32)}, ["patches", "candidates", "category"])
+        return (out["patches"].astype(np.float64), out["candidates"].astype(np.float64),
+                out["category"].astype(np.float64))  # fmt: skip
 
     def predict(
         self, text: str, *, note: int | None, velocity: float = DEFAULT_VELOCITY, seed: int | None = None
@@ -76,9 +83,10 @@ class SampleModel:
         Args:
             text: the sound description (the prompt without note and length).
             note: the MIDI note to be played, or None to let the network pick the root note.
-            seed: None gives the network's patch for ``text`` itself; a seed gives a nearby
-                variation (the embedding moved by ``EMBEDDING_SEED_SPREAD``, then a small
-                ``vary`` step), always of the category ``text`` reads as.
+            seed: None gives the network's likeliest patch for ``text``; a seed gives another
+                plausible one: the embedding moved by ``EMBEDDING_SEED_SPREAD``, one of its
+                likely candidates (:func:`choose_candidate`), then a small ``vary`` step;
+                always of the category ``text`` reads as.
         """
         embedding = self.embedder.embed([text])
         rows = [embedding[0]]
@@ -88,18 +96,36 @@ class SampleModel:
             moved = embedding[0] + EMBEDDING_SEED_SPREAD * direction / np.linalg.norm(direction)
             rows.append(moved / np.linalg.norm(moved))
         embeddings = np.stack(rows).astype(np.float32)
-        units, logits = self._run(embeddings, [note] * len(rows), [velocity] * len(rows))
+        patches, candidates, logits = self._run(embeddings, [note] * len(rows), [velocity] * len(rows))
+        pick = choose_candidate(candidates[-1], seed)
         if note is None:
             # Second pass at the network's own root note: timbre depends on the note played.
-            root = Patch(units[-1])["root_note"]
-            units, logits = self._run(embeddings, [float(round(root))] * len(rows), [velocity] * len(rows))
-        probs = np.exp(logits[0] - logits[0].max())
-        probs /= probs.sum()
+            root = Patch(patches[-1, pick])["root_note"]
+            patches, candidates, logits = self._run(embeddings, [float(round(root))] * len(rows),
+                                                    [velocity] * len(rows))  # fmt: skip
+            pick = choose_candidate(candidates[-1], seed)
+        probs = _softmax(logits[0])
         category = CATEGORIES[int(np.argmax(probs))]
-        patch = Patch(units[-1], category)
+        patch = Patch(patches[-1, pick], category)
         if seed is not None:
             patch = patch.varied(DEFAULT_SEED_STRENGTH, seed)
         return patch.steady(), {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def choose_candidate(logits: np.ndarray, seed: int | None) -> int:
+    """Which of the network's candidate patches to play: the likeliest without a seed; with one, a
+    draw (by likelihood) among those at least ``CANDIDATE_FLOOR`` times as likely as the likeliest."""
+    probs = _softmax(logits)
+    if seed is None:
+        return int(np.argmax(probs))
+    likely = np.flatnonzero(probs >= CANDIDATE_FLOOR * probs.max())
+    weights = probs[likely] / probs[likely].sum()
+    return int(np.random.default_rng([seed, 0xC4]).choice(likely, p=weights))
 
 
 @dataclass(frozen=True)

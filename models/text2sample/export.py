@@ -50,8 +50,8 @@ def export_model(net: PatchNet, out_dir: Path, config: dict[str, Any], *, versio
         (torch.zeros(1, CONDITION_SIZE),),
         str(tmp),
         input_names=["condition"],
-        output_names=["patch", "category_logits"],
-        dynamic_axes={"condition": {0: "batch"}, "patch": {0: "batch"}, "category_logits": {0: "batch"}},
+        output_names=["patches", "candidate_logits", "category_logits"],
+        dynamic_axes={name: {0: "batch"} for name in ("condition", "patches", "candidate_logits", "category_logits")},
         opset_version=17,
         dynamo=False,
     )
@@ -71,8 +71,8 @@ def export_model(net: PatchNet, out_dir: Path, config: dict[str, Any], *, versio
         "kind": "text-to-sample",
         "version": version,
         "license": "MIT",
-        "description": "prompt (MiniLM embedding) + note + velocity -> synth patch and category; "
-        "rendered by the daemon's numpy synthesiser",
+        "description": "prompt (MiniLM embedding) + note + velocity -> candidate synth patches, their "
+        "likelihoods and the category; rendered by the daemon's numpy synthesiser",
         "provenance": {
             "weights": "trained by promptdaw with scripts/train_text2sample.py (see MODEL_CARD.md)",
             "training_data": "FluidR3_GM one-shots rendered with FluidSynth (MIT) and promptdaw's own synth "
@@ -81,7 +81,8 @@ def export_model(net: PatchNet, out_dir: Path, config: dict[str, Any], *, versio
         "files": [_file_entry(out_dir, MODEL_FILE, "model"), _file_entry(out_dir, CONFIG_FILE, "config")],
         "inputs": {"condition": {"name": "condition", "shape": ["batch", hp["condition_size"]], "dtype": "float32"}},
         "outputs": {
-            "patch": {"name": "patch", "shape": ["batch", hp["param_size"]], "dtype": "float32"},
+            "patches": {"name": "patches", "shape": ["batch", hp["heads"], hp["param_size"]], "dtype": "float32"},
+            "candidates": {"name": "candidate_logits", "shape": ["batch", hp["heads"]], "dtype": "float32"},
             "category": {"name": "category_logits", "shape": ["batch", hp["categories"]], "dtype": "float32"},
         },
         "sample_rate": DEFAULT_SAMPLE_RATE,
