@@ -25,6 +25,10 @@ Per ``kind: loop`` line (seed 1), through a real daemon's ``generate-loop`` and 
 * **bpm / meter / bars / key** of the MIDI written beside it, as the Text-to-MIDI metrics define
   them (``scripts/eval_midi.py``), and the WAV's ACID tempo and beats.
 
+With ``--training-sounds N`` it also runs a diagnostic: N sounds drawn from the cached
+text-to-sample training set (FluidR3 one-shots), each judged as it is and as the generator makes
+it from the sound's first training text and note: where the category is lost, by category.
+
 Lines are dispatched through ``EVALUATORS`` (kind -> function). One-shots are generated in this
 process through the same code as the daemon's ``generate-sample``.
 """
@@ -349,6 +353,36 @@ LOOP_CHECKS = ("length_ok", "seam_ok", "loudness_ok", "acid_ok", "bpm_ok", "mete
                "key_relative_ok")  # fmt: skip
 
 
+def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str, dict[str, float]]:
+    """Judge ``count`` FluidR3 training sounds and the generator's sounds for their texts (seed 1).
+
+    Returns per category (and ``all``): sounds, share judged right as rendered by FluidR3, and as
+    generated. The texts are training texts, so this separates timbre from reading the prompt.
+    """
+    from promptdaw.inference_server.music.theory import pitch_class_name
+    from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY, DRUM_CATEGORIES
+    from promptdaw.models.text2sample.dataset import TRAIN_RATE, TrainingSet
+
+    data = TrainingSet.load(data_path)
+    first_text = {int(owner): t for t, owner in reversed(list(enumerate(data.text_owner)))}
+    tally: dict[str, list[int]] = {}
+    for i in tqdm(np.random.default_rng(0).permutation(data.sounds)[:count], desc="training sounds"):
+        category = CATEGORIES[data.category[i]]
+        prompt = data.texts[first_text[int(i)]]
+        if category not in DRUM_CATEGORIES:
+            note = int(data.meta[i]["pitch"])
+            prompt += f" {pitch_class_name(note % 12)}{note // 12 - 1}"
+        _, audio, rate = ctx.generate(prompt, 1)
+        family = CATEGORY_FAMILY[category]
+        original = str(ctx.judge.predict(features(data.audio[i], TRAIN_RATE)[None])[0]) == family
+        generated = str(ctx.judge.predict(features(audio.mean(axis=1), rate)[None])[0]) == family
+        for key in (category, "all"):
+            counts = tally.setdefault(key, [0, 0, 0])
+            counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + original, counts[2] + generated
+    return {key: {"sounds": n, "original_ok": round(o / n, 3), "generated_ok": round(g / n, 3)}
+            for key, (n, o, g) in tally.items()}  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------- report
 
 
@@ -491,6 +525,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge-only", action="store_true", help="build the judge and report its own accuracy")
     parser.add_argument("--markdown", type=Path, help="write the report here")
     parser.add_argument("--json", type=Path, help="write all rows and summaries here")
+    parser.add_argument(
+        "--training-sounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also judge N training sounds against the generator's sounds for their texts",
+    )
+    parser.add_argument(
+        "--training-data",
+        type=Path,
+        default=REPO / "data" / "text2sample" / "train.npz",
+        help="the cached text-to-sample training set (scripts/train_text2sample.py)",
+    )
     args = parser.parse_args(argv)
     started = time.time()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
@@ -507,7 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(model, judge, args.models_dir)
     lines = [json.loads(text) for text in args.dev.read_text().splitlines() if text.strip()]
     para_rows = []
+    training: dict[str, dict[str, float]] = {}
     try:
+        if args.training_sounds:
+            training = training_sound_check(ctx, args.training_data, args.training_sounds)
         rows = [EVALUATORS.get(line.get("kind", "sample"), skip)(line, ctx) for line in tqdm(lines, desc="dev lines")]
         if not args.no_paraphrases:
             for prompt, family, note in tqdm(PARAPHRASES, desc="paraphrases"):
@@ -529,6 +579,9 @@ def main(argv: list[str] | None = None) -> int:
         elif "length_ok" in r:
             failed = [c for c in LOOP_CHECKS if r.get(c) is False]
             print(f"{r['id']:>4} {r['prompt'][:40]:<40} {r['lufs']} LUFS, key {r.get('key')}, failed: {failed}")
+    for key, row in sorted(training.items()):
+        print(f"training sounds {key:<12} n={row['sounds']:>3} judged right: FluidR3 {row['original_ok']:.0%}, "
+              f"generated {row['generated_ok']:.0%}")  # fmt: skip
     print(json.dumps({"dev": summary, "paraphrases": para_summary, "judge": judge_report}, indent=2))
     if args.markdown:
         args.markdown.write_text(markdown(summary, rows, para_summary, para_rows, judge_report, meta))
@@ -542,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
                     "judge": judge_report,
                     "rows": rows,
                     "paraphrase_rows": para_rows,
+                    "training_sounds": training,
                 },
                 indent=1,
                 default=str,
