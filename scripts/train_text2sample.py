@@ -415,9 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"amortised network: {done} steps ({time.time() - started:.0f} s)")
 
     # stage 2
-    everything = Sampler(data, np.random.default_rng(args.seed), train=True)
-    everything.sounds = np.arange(data.sounds)  # every sound gets a fit (held-out ones for evaluation)
-    start = fit_starts(amortised, everything, everything.sounds)
+    start = fit_starts(amortised, sampler, np.arange(data.sounds))  # held-out sounds too, for evaluation
     fits = fit_all(data, args.data, start, steps=args.fit_steps, workers=args.fit_workers, seed=args.seed, log=log)
     log(f"fits: loss {fits.loss_start.mean():.3f} -> {fits.loss_end.mean():.3f} ({time.time() - started:.0f} s)")
     targets = np.concatenate([fits.unit, data.preset_unit]).astype(np.float32)

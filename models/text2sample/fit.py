@@ -63,6 +63,11 @@ class FitResult:
     def astuple(self) -> tuple[np.ndarray, ...]:
         return self.items, self.unit, self.loss_start, self.loss_end
 
+    def by_item(self) -> FitResult:
+        """The same fits ordered by sound index."""
+        order = np.argsort(self.items)
+        return FitResult(*(a[order] for a in self.astuple()))
+
 
 def _fit_batch(data: TrainingSet, items: np.ndarray, start: np.ndarray, steps: int, lr: float,
                generator: torch.Generator) -> FitResult:  # fmt: skip
@@ -126,15 +131,12 @@ def fit_patches(
             done.save(cache)
         log(f"fitted {len(done.items)}/{len(items)} sounds: loss {result.loss_start.mean():.3f} -> "
             f"{result.loss_end.mean():.3f}")  # fmt: skip
-    order = np.argsort(done.items)
-    return FitResult(*(a[order] for a in done.astuple()))
+    return done.by_item()
 
 
 def load_fits(paths: list[Path]) -> FitResult:
     """Merge fit caches (one per worker) into one result ordered by sound index."""
-    merged = FitResult.empty(0)
-    for path in paths:
-        part = FitResult.load(path)
-        merged = part if not len(merged.items) else merged.extend(part)
-    order = np.argsort(merged.items)
-    return FitResult(*(a[order] for a in merged.astuple()))
+    merged, *rest = [FitResult.load(path) for path in paths]
+    for part in rest:
+        merged = merged.extend(part)
+    return merged.by_item()
