@@ -41,7 +41,7 @@ from promptdaw.inference_server.synthesis.constants import CATEGORIES
 from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME, PARAM_SIZE, SLICES
 from promptdaw.models.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet, build_dataset
 from promptdaw.models.text2sample.export import export_model
-from promptdaw.models.text2sample.fit import FitResult, fit_patches, load_fits
+from promptdaw.models.text2sample.fit import FitResult, fit_patches, load_fits, widen_fits
 from promptdaw.models.text2sample.losses import hold_still, spectral_loss
 from promptdaw.models.text2sample.model import PatchNet
 from promptdaw.models.text2sample.synth_torch import controls_from_unit, draw_noise, render_batch
@@ -49,7 +49,7 @@ from promptdaw.models.text2sample.synth_torch import controls_from_unit, draw_no
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2sample"
 DEFAULT_DATA = REPO / "data" / "text2sample" / "train.npz"
-VERSION = "2.0"
+VERSION = "2.1"
 #: Prompts of our own wording (not the evaluation's) to watch category accuracy while training.
 PROBES = (
     ("booming kick drum", "kick"), ("snappy snare", "snare"), ("clap with reverb", "clap"),
@@ -356,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", type=int, default=32, help="presets per amortised step")
     parser.add_argument("--fit-steps", type=int, default=150, help="gradient steps per sound fit")
     parser.add_argument("--fit-workers", type=int, default=2, help="processes fitting sounds")
+    parser.add_argument("--fit-from", type=Path, nargs="+", default=[],
+                        help="an earlier run's fit caches (same data set): fits go on from there")  # fmt: skip
     parser.add_argument("--mixture-steps", type=int, default=4000)
     parser.add_argument("--heads", type=int, default=8, help="candidate patches per description")
     parser.add_argument("--batch", type=int, default=256, help="examples per mixture step")
@@ -387,9 +389,12 @@ def main(argv: list[str] | None = None) -> int:
 
     registry = ModelRegistry(args.models_dir, providers=["CPUExecutionProvider"], intra_op_threads=args.threads)
     embedder = Embedder(registry.get("minilm"))
-    if args.data.exists() and not args.rebuild:
-        data = TrainingSet.load(args.data)
-    else:
+    data = TrainingSet.load(args.data) if args.data.exists() and not args.rebuild else None
+    if data is not None and data.preset_unit.shape[1] != PARAM_SIZE:
+        log(f"{args.data} holds patches of another synthesiser ({data.preset_unit.shape[1]} controls, now "
+            f"{PARAM_SIZE}): building it again")  # fmt: skip
+        data, args.rebuild = None, True
+    if data is None:
         data = build_dataset(embedder, seed=args.seed, log=log, **build)
         data.save(args.data)
     log(f"data: {data.sounds} rendered sounds, {len(data.preset_unit)} presets, {len(data.texts)} texts "
@@ -416,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # stage 2
     start = fit_starts(amortised, sampler, np.arange(data.sounds))  # held-out sounds too, for evaluation
+    if args.fit_from:  # go on from an earlier run's fits where it has them
+        earlier = widen_fits(load_fits(args.fit_from))
+        start[earlier.items] = earlier.unit
+        log(f"fits start from {len(earlier.items)} earlier fits ({', '.join(str(p) for p in args.fit_from)})")
     fits = fit_all(data, args.data, start, steps=args.fit_steps, workers=args.fit_workers, seed=args.seed, log=log)
     log(f"fits: loss {fits.loss_start.mean():.3f} -> {fits.loss_end.mean():.3f} ({time.time() - started:.0f} s)")
     targets = np.concatenate([fits.unit, data.preset_unit]).astype(np.float32)

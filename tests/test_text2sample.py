@@ -253,3 +253,25 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
     model = sample_model(ModelRegistry(tmp_path, providers=["CPUExecutionProvider"]))
     result, payloads = generate_sample_core(model, SampleOptions(prompt="kick", seed=1))
     assert np.isfinite(payloads[0].samples).all() and result["patch"]["format"] == "promptdaw-patch"
+
+
+def test_earlier_fits_widen_to_todays_controls() -> None:
+    """Fits saved before the brightness envelope existed go on with it neutral, every value in place."""
+    pytest.importorskip("torch")
+    from promptdaw.inference_server.synthesis.patch import DEFAULT_UNIT, PARAM_SIZE, PARAMS, SLICES
+    from promptdaw.models.text2sample.fit import FitResult, widen_fits
+
+    older = [spec for spec in PARAMS if spec.default is None]
+    width = sum(spec.size for spec in older)
+    rng = np.random.default_rng(0)
+    fits = FitResult(np.arange(4), rng.random((4, width)).astype(np.float32), np.ones(4, np.float32),
+                     np.full(4, 0.5, np.float32))  # fmt: skip
+    wide = widen_fits(fits)
+    assert wide.unit.shape == (4, PARAM_SIZE)
+    old_columns = np.concatenate([np.arange(PARAM_SIZE)[SLICES[spec.name]] for spec in older])
+    assert np.array_equal(wide.unit[:, old_columns], fits.unit)
+    added = [spec.name for spec in PARAMS if spec.default is not None]
+    assert added and all(np.allclose(wide.unit[:, SLICES[name]], DEFAULT_UNIT[SLICES[name]]) for name in added)
+    assert widen_fits(wide) is wide
+    with pytest.raises(ValueError, match="controls"):
+        widen_fits(FitResult(np.arange(2), np.zeros((2, 5), np.float32), np.ones(2), np.ones(2)))

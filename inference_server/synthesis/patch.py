@@ -53,6 +53,9 @@ class ParamSpec:
     #: Standard deviation, in normalised units, of a ``vary`` step at strength 1.
     spread: float = 0.1
     doc: str = ""
+    #: The value a patch dict without this control gets (no base patch): a control added after
+    #: patches were saved sets the value that leaves their sound as it was. None: mid-range.
+    default: float | None = None
 
     def to_physical(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, dtype=np.float64)
@@ -76,6 +79,8 @@ PARAMS: tuple[ParamSpec, ...] = (
     _P("harm_tail_db_per_oct", -36, 6, spread=0.05, doc="slope of harmonics 17..48 from harmonic 16"),
     _P("harm_even_db", -40, 0, spread=0.05, doc="extra level of even harmonics 17..48"),
     _P("harm_damping", 0.01, 40, "log", spread=0.06, doc="extra decay rate per harmonic number (1/s)"),
+    _P("bright_start_db", -48, 6, spread=0.05, default=0.0, doc="harmonic 16 at onset vs settled (<0 opens)"),
+    _P("bright_time_s", 0.003, 3, "log", spread=0.05, default=0.05, doc="time constant of that brightness change"),
     _P("amp_attack_s", 0.0005, 4, "log", spread=0.05, doc="amplitude attack time"),
     _P("amp_decay_s", 0.005, 12, "log", spread=0.06, doc="amplitude decay time constant"),
     _P("amp_sustain", 0, 1, spread=0.06, doc="sustain level while the note is held"),
@@ -117,6 +122,8 @@ SLICES: Mapping[str, slice] = MappingProxyType(
 )
 PARAM_SIZE = sum(p.size for p in PARAMS)
 SPREADS = np.concatenate([np.full(p.size, p.spread) for p in PARAMS])
+#: Normalised values of controls a patch dict leaves out when there is no base patch.
+DEFAULT_UNIT = np.concatenate([np.full(p.size, 0.5 if p.default is None else p.to_unit(p.default)) for p in PARAMS])
 
 
 def vary_vector(unit: np.ndarray, strength: float, seed: int) -> np.ndarray:
@@ -189,7 +196,7 @@ class Patch:
         """Read a patch dict (as :meth:`to_dict` writes, possibly edited).
 
         Controls the dict leaves out come from ``base`` (the model's patch for the prompt) or,
-        without one, from the middle of their ranges.
+        without one, from their ``default`` (the middle of their ranges where none is set).
 
         Raises:
             InvalidParams: naming the control, the value and its valid range, for an unknown
@@ -209,7 +216,7 @@ class Patch:
             raise InvalidParams(
                 f"patch.params has unknown controls {', '.join(unknown)}; known: {', '.join(PARAM_BY_NAME)}"
             )
-        unit = base.unit.copy() if base is not None else np.full(PARAM_SIZE, 0.5)
+        unit = base.unit.copy() if base is not None else DEFAULT_UNIT.copy()
         for name, value in params.items():
             unit[SLICES[name]] = _unit_value(name, value)
         category = data.get("category") or (base.category if base is not None else "")

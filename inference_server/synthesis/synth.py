@@ -4,7 +4,9 @@ Four layers, summed and saturated (``models/text2sample/synth_torch.py`` is the 
 torch for training; ``tests/test_text2sample_synth.py`` checks the two agree):
 
 * **tonal**: harmonics 1..48 of the note with their own levels, an ADSR envelope, faster
-  decay for higher harmonics (``harm_damping``), a decaying pitch envelope (kicks, toms,
+  decay for higher harmonics (``harm_damping``), a brightness envelope that opens or closes
+  the upper harmonics after the onset (``bright_start_db``, ``bright_time_s``: brass swells
+  bright, a pluck's edge fades), a decaying pitch envelope (kicks, toms,
   808s), a glide over the held note (risers), vibrato, and two detuned unison voices spread
   across the stereo field;
 * **bell**: eight inharmonic partials with their own decay;
@@ -13,9 +15,11 @@ torch for training; ``tests/test_text2sample_synth.py`` checks the two agree):
 * **click**: a short broadband transient.
 
 The harmonic sum is evaluated as a polynomial (Horner's rule) in
-``w(t) = exp(-harm_damping * t) * exp(i * phase(t))``: ``sum_k a_k e^{-(k-1) d t} sin(k phase)``
-is ``Im(e^{i phase} * sum_k a_k w^(k-1))``, which costs two complex operations per harmonic
-and sample instead of a sine and an exponential.
+``w(t) = exp(-harm_damping * t - b * exp(-t / bright_time_s)) * exp(i * phase(t))``:
+``sum_k a_k e^{-(k-1) (d t + b e^{-t/T})} sin(k phase)`` is ``Im(e^{i phase} * sum_k a_k w^(k-1))``,
+which costs two complex operations per harmonic and sample instead of a sine and an
+exponential. Both spectral envelopes act per harmonic number, like a low-pass filter whose
+slope is fixed and whose cutoff moves.
 """
 
 from __future__ import annotations
@@ -299,6 +303,23 @@ def render(
     return _finish(out, float(c["drive"]), sr).T.copy()
 
 
+def bright_nepers(start_db: float) -> float:
+    """``bright_start_db`` (harmonic 16's onset level) as attenuation per harmonic step, in nepers.
+
+    Plain arithmetic, so the torch twin passes tensors through it too.
+    """
+    return -start_db / (20.0 * math.log10(math.e) * (N_HARMONIC_PARAMS - 1))
+
+
+def spectral_motion(c: Mapping[str, np.ndarray | float], t: np.ndarray) -> np.ndarray:
+    """The per-harmonic-step factor of the spectral envelopes over time (``w``'s magnitude), float32.
+
+    Computed in float64: it is raised to the 47th power, which magnifies rounding errors.
+    """
+    onset = bright_nepers(float(c["bright_start_db"])) * np.exp(-t / float(c["bright_time_s"]))
+    return np.exp(-float(c["harm_damping"]) * t - onset).astype(np.float32)
+
+
 def _hann(size: int) -> np.ndarray:
     return np.hanning(size + 1)[:-1].astype(np.float32)
 
@@ -357,7 +378,7 @@ def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: floa
         levels = np.where(k * f0_max * 2.0 ** (detune / 1200) < NYQUIST_GUARD * sr, harm_levels, 0.0)
         count = int(np.flatnonzero(levels)[-1]) + 1 if levels.any() else 0
         if count:
-            damping = np.exp(-np.float32(c["harm_damping"]) * t32)
+            damping = spectral_motion(c, t)
             voices = []
             for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
                 carrier = _unit_phasor(np.mod(ratio * phase + offset, 2 * np.pi))

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 
 from promptdaw.inference_server.synthesis.constants import CATEGORIES
-from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME, SLICES
+from promptdaw.inference_server.synthesis.patch import DEFAULT_UNIT, PARAM_BY_NAME, PARAM_SIZE, PARAMS, SLICES
 
 from .dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet
 from .losses import hold_still, spectral_loss
 from .synth_torch import controls_from_unit, draw_noise, render_batch
 
-__all__ = ["FitResult", "fit_patches", "load_fits"]
+__all__ = ["FitResult", "fit_patches", "load_fits", "widen_fits"]
 
 #: Unit values are optimised as logits, kept this far from 0 and 1 so gradients still flow.
 _EDGE = 0.02
@@ -140,3 +140,24 @@ def load_fits(paths: list[Path]) -> FitResult:
     for part in rest:
         merged = merged.extend(part)
     return merged.by_item()
+
+
+def widen_fits(fits: FitResult) -> FitResult:
+    """Fits saved before the controls that have a ``default`` existed, in today's layout.
+
+    Those controls were added after the first fits (see ``ParamSpec.default``); they take their
+    default, which leaves the sound as the older synthesiser made it, so a new fit can go on
+    from an old one instead of starting over.
+    """
+    width = fits.unit.shape[1]
+    if width == PARAM_SIZE:
+        return fits
+    older = [spec for spec in PARAMS if spec.default is None]
+    if width != sum(spec.size for spec in older):
+        raise ValueError(f"fits have {width} controls; today's synthesiser has {PARAM_SIZE}")
+    unit = np.tile(DEFAULT_UNIT.astype(np.float32), (len(fits.items), 1))
+    column = 0
+    for spec in older:
+        unit[:, SLICES[spec.name]] = fits.unit[:, column : column + spec.size]
+        column += spec.size
+    return FitResult(fits.items, unit, fits.loss_start, fits.loss_end)

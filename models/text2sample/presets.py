@@ -37,7 +37,8 @@ class Preset:
 SILENT = Patch(np.full(PARAM_SIZE, 0.5)).replace(
     harm_level_db=-60.0, bell_level_db=-60.0, noise_level_db=-60.0, click_db=-60.0, pitch_env_st=0.0,
     glide_st=0.0, vibrato_cents=0.0, unison_level=0.0, detune_cents=0.0, width=0.0, drive=0.0, noise_sweep_oct=0.0,
-    clap_bursts=0.0, harm_damping=0.01, harm_db=[-60.0] * N_HARMONIC_PARAMS, bell_db=[-60.0] * N_BELL,
+    clap_bursts=0.0, harm_damping=0.01, bright_start_db=0.0, bright_time_s=0.05,
+    harm_db=[-60.0] * N_HARMONIC_PARAMS, bell_db=[-60.0] * N_BELL,
     noise_db=[-60.0] * N_NOISE_BANDS, harm_tail_db_per_oct=-36.0, harm_even_db=0.0, amp_sustain=0.0,
     noise_sustain=0.0, vibrato_hz=5.0, pitch_env_decay_s=0.05, release_s=0.1,
 )  # fmt: skip
@@ -286,7 +287,8 @@ def pluck_synth(rng, w):
     values = dict(harm_level_db=0.0, **wave(shape, _u(rng, -4, 2)), harm_damping=damping, amp_attack_s=0.001,
                   amp_decay_s=decay, amp_sustain=0.0, release_s=_lu(rng, 0.05, 0.3),
                   unison_level=_u(rng, 0, 0.6), detune_cents=_u(rng, 0, 15), width=w.pick(
-                      _u(rng, 0, 1), 0, 1, (), WIDE, rng), click_db=_u(rng, -50, -30), click_decay_s=0.001)  # fmt: skip
+                      _u(rng, 0, 1), 0, 1, (), WIDE, rng), click_db=_u(rng, -50, -30), click_decay_s=0.001,
+                  bright_start_db=_u(rng, 0, 6), bright_time_s=_lu(rng, 0.005, 0.03))  # a bright edge  # fmt: skip
     return values, int(rng.integers(55, 84)), 0.3
 
 
@@ -318,7 +320,8 @@ def brass_synth(rng, w):
     values = dict(harm_level_db=0.0, **wave("saw", _u(rng, -6, 0)), harm_damping=_lu(rng, 0.01, 0.5),
                   amp_attack_s=_lu(rng, 0.02, 0.1), amp_decay_s=_lu(rng, 0.2, 1.0), amp_sustain=_u(rng, 0.5, 0.9),
                   release_s=_lu(rng, 0.05, 0.3), unison_level=_u(rng, 0.2, 0.7), detune_cents=_u(rng, 4, 15),
-                  width=_u(rng, 0.2, 0.7), vibrato_cents=_u(rng, 0, 10))  # fmt: skip
+                  width=_u(rng, 0.2, 0.7), vibrato_cents=_u(rng, 0, 10),
+                  bright_start_db=_u(rng, -30, -10), bright_time_s=_lu(rng, 0.03, 0.15))  # swells bright  # fmt: skip
     return values, int(rng.integers(48, 72)), w.pick(_lu(rng, 0.2, 1.2), 0.2, 1.2, ("stab", "short"), ("long",), rng)
 
 

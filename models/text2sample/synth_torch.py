@@ -133,7 +133,8 @@ def render_batch(
     up = torch.pow(2.0, detune / 1200.0)
     alias_ok = (k * f0_max * up.detach() < np_synth.NYQUIST_GUARD * sr).float()
     levels = _db(_harmonic_levels_db(c)) * alias_ok
-    damping = torch.exp(-c64["harm_damping"] * t).float()  # raised to the 47th power: float64 first
+    onset = np_synth.bright_nepers(c64["bright_start_db"]) * torch.exp(-t / c64["bright_time_s"])
+    damping = torch.exp(-c64["harm_damping"] * t - onset).float()  # raised to the 47th power: float64 first
     amp = _adsr(t32, col["amp_attack_s"], col["amp_decay_s"], col["amp_sustain"], release, gate)
     amp = amp * _layer_gain(col["harm_level_db"])
 
