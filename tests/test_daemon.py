@@ -192,21 +192,25 @@ def test_timeout(client: Client) -> None:
 
 
 def test_client_vanishing_mid_job_leaks_nothing(daemon, client: Client) -> None:
-    rss_before = client.status()["memory"]["rss_bytes"]
-    for _ in range(3):
+    rss_settled = 0
+    for attempt in range(4):
         ctx = zmq.Context.instance()
         sock = ctx.socket(zmq.DEALER)
         sock.connect(daemon.endpoint)
         sock.send_multipart(protocol.encode_request(Request("gone", "transcribe", {}, (Audio(long_audio(), 22050),))))
         assert sock.poll(10_000)  # the "queued" progress event: the job exists
         sock.close(linger=0)  # vanish
-        deadline = time.monotonic() + 15
+        # A job stops between stages; on two busy cores one stage of 10 minutes of audio can take a while.
+        deadline = time.monotonic() + 60
         while (client.status()["running"] or client.status()["queued"]) and time.monotonic() < deadline:
             time.sleep(0.1)
         status = client.status()
         assert not status["running"] and not status["queued"], status
-    # Three abandoned 10-minute jobs leave no result or buffer behind (allocator slack allowed).
-    assert client.status()["memory"]["rss_bytes"] - rss_before < 200 * 2**20
+        if attempt == 1:
+            rss_settled = status["memory"]["rss_bytes"]
+    # The first two abandoned jobs grow the allocator's pools (measured: 93 -> 238 -> 324 MiB, then
+    # 328, 330, 330, ... for six more). A leak would go on growing: each job's input alone is 53 MB.
+    assert client.status()["memory"]["rss_bytes"] - rss_settled < 50 * 2**20
     assert_still_serving(client)
 
 
