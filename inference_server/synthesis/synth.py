@@ -311,13 +311,13 @@ def bright_nepers(start_db: float) -> float:
     return -start_db / (20.0 * math.log10(math.e) * (N_HARMONIC_PARAMS - 1))
 
 
-def spectral_motion(c: Mapping[str, np.ndarray | float], t: np.ndarray) -> np.ndarray:
-    """The per-harmonic-step factor of the spectral envelopes over time (``w``'s magnitude), float32.
-
-    Computed in float64: it is raised to the 47th power, which magnifies rounding errors.
-    """
-    onset = bright_nepers(float(c["bright_start_db"])) * np.exp(-t / float(c["bright_time_s"]))
-    return np.exp(-float(c["harm_damping"]) * t - onset).astype(np.float32)
+def spectral_motion(c: Mapping[str, np.ndarray | float], t32: np.ndarray) -> np.ndarray:
+    """The per-harmonic-step factor of the spectral envelopes over time (``w``'s magnitude), float32."""
+    exponent = np.float32(-float(c["harm_damping"])) * t32
+    nepers = bright_nepers(float(c["bright_start_db"]))
+    if nepers != 0.0:  # most patches: no brightness envelope, no second exponential
+        exponent -= np.float32(nepers) * np.exp(-t32 / np.float32(c["bright_time_s"]))
+    return np.exp(exponent)
 
 
 def _hann(size: int) -> np.ndarray:
@@ -378,7 +378,7 @@ def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: floa
         levels = np.where(k * f0_max * 2.0 ** (detune / 1200) < NYQUIST_GUARD * sr, harm_levels, 0.0)
         count = int(np.flatnonzero(levels)[-1]) + 1 if levels.any() else 0
         if count:
-            damping = spectral_motion(c, t)
+            damping = spectral_motion(c, t32)
             voices = []
             for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
                 carrier = _unit_phasor(np.mod(ratio * phase + offset, 2 * np.pi))
