@@ -28,6 +28,8 @@ Per ``kind: loop`` line (seed 1), through a real daemon's ``generate-loop`` and 
 With ``--training-sounds N`` it also runs a diagnostic: N sounds drawn from the cached
 text-to-sample training set (FluidR3 one-shots), each judged as it is and as the generator makes
 it from the sound's first training text and note: where the category is lost, by category.
+With ``--fits`` it judges every cached per-sound fit (stage 2 of the training) beside its
+original: how much of the category the synthesiser itself can keep.
 
 Lines are dispatched through ``EVALUATORS`` (kind -> function). One-shots are generated in this
 process through the same code as the daemon's ``generate-sample``.
@@ -360,12 +362,12 @@ def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str,
     generated. The texts are training texts, so this separates timbre from reading the prompt.
     """
     from promptdaw.inference_server.music.theory import pitch_class_name
-    from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY, DRUM_CATEGORIES
-    from promptdaw.models.text2sample.dataset import TRAIN_RATE, TrainingSet
+    from promptdaw.inference_server.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
+    from promptdaw.models.text2sample.dataset import TrainingSet
 
     data = TrainingSet.load(data_path)
     first_text = {int(owner): t for t, owner in reversed(list(enumerate(data.text_owner)))}
-    tally: dict[str, list[int]] = {}
+    judged = []
     for i in tqdm(np.random.default_rng(0).permutation(data.sounds)[:count], desc="training sounds"):
         category = CATEGORIES[data.category[i]]
         prompt = data.texts[first_text[int(i)]]
@@ -373,9 +375,51 @@ def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str,
             note = int(data.meta[i]["pitch"])
             prompt += f" {pitch_class_name(note % 12)}{note // 12 - 1}"
         _, audio, rate = ctx.generate(prompt, 1)
-        family = CATEGORY_FAMILY[category]
-        original = str(ctx.judge.predict(features(data.audio[i], TRAIN_RATE)[None])[0]) == family
-        generated = str(ctx.judge.predict(features(audio.mean(axis=1), rate)[None])[0]) == family
+        judged.append(_judge_beside_original(ctx.judge, data, int(i), audio.mean(axis=1), rate))
+    return _tally(judged)
+
+
+def fit_check(judge, data_path: Path) -> dict[str, dict[str, float]]:
+    """Judge every cached per-sound fit (stage 2 of ``scripts/train_text2sample.py``), rendered by the
+    runtime synthesiser at the sound's note and gate, beside its FluidR3 original.
+
+    The fits are what the network learns from, so this is the synthesiser's bound on the
+    generator. Same return as :func:`training_sound_check`, ``generated_ok`` meaning the fit.
+    """
+    from promptdaw.inference_server.synthesis import synth
+    from promptdaw.inference_server.synthesis.patch import Patch
+    from promptdaw.models.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet
+    from promptdaw.models.text2sample.fit import load_fits, widen_fits
+
+    data = TrainingSet.load(data_path)
+    caches = sorted(data_path.parent.glob(f"{data_path.stem}-fits-*of*.npz"))
+    if not caches:
+        raise SystemExit(f"no fit caches beside {data_path}: run scripts/train_text2sample.py first")
+    fits = widen_fits(load_fits(caches))  # fits of an older synthesiser play as it did
+    n = round(TRAIN_DURATION_S * TRAIN_RATE)
+    judged = []
+    for i, unit in tqdm(list(zip(fits.items, fits.unit, strict=True)), desc="fits"):
+        controls = Patch(unit).physical()
+        audio = synth.render(controls, float(data.root[i]), float(data.gate_s[i]), n, TRAIN_RATE,
+                             np.random.default_rng(int(i)))  # fmt: skip
+        judged.append(_judge_beside_original(judge, data, int(i), audio.mean(axis=1), TRAIN_RATE))
+    return _tally(judged)
+
+
+def _judge_beside_original(judge, data, i: int, mono: np.ndarray, rate: int) -> tuple[str, bool, bool]:
+    """(category, original judged right, ``mono`` judged right) for training sound ``i``."""
+    from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
+    from promptdaw.models.text2sample.dataset import TRAIN_RATE
+
+    category = CATEGORIES[data.category[i]]
+    family = CATEGORY_FAMILY[category]
+    original = str(judge.predict(features(data.audio[i], TRAIN_RATE)[None])[0]) == family
+    return category, original, str(judge.predict(features(mono, rate)[None])[0]) == family
+
+
+def _tally(judged: list[tuple[str, bool, bool]]) -> dict[str, dict[str, float]]:
+    tally: dict[str, list[int]] = {}
+    for category, original, generated in judged:
         for key in (category, "all"):
             counts = tally.setdefault(key, [0, 0, 0])
             counts[0], counts[1], counts[2] = counts[0] + 1, counts[1] + original, counts[2] + generated
@@ -533,6 +577,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also judge N training sounds against the generator's sounds for their texts",
     )
     parser.add_argument(
+        "--fits",
+        action="store_true",
+        help="also judge the cached per-sound fits (the synthesiser's bound) beside their originals",
+    )
+    parser.add_argument(
         "--training-data",
         type=Path,
         default=REPO / "data" / "text2sample" / "train.npz",
@@ -555,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [json.loads(text) for text in args.dev.read_text().splitlines() if text.strip()]
     para_rows = []
     training: dict[str, dict[str, float]] = {}
+    fitted = fit_check(judge, args.training_data) if args.fits else {}
     try:
         if args.training_sounds:
             training = training_sound_check(ctx, args.training_data, args.training_sounds)
@@ -579,9 +629,10 @@ def main(argv: list[str] | None = None) -> int:
         elif "length_ok" in r:
             failed = [c for c in LOOP_CHECKS if r.get(c) is False]
             print(f"{r['id']:>4} {r['prompt'][:40]:<40} {r['lufs']} LUFS, key {r.get('key')}, failed: {failed}")
-    for key, row in sorted(training.items()):
-        print(f"training sounds {key:<12} n={row['sounds']:>3} judged right: FluidR3 {row['original_ok']:.0%}, "
-              f"generated {row['generated_ok']:.0%}")  # fmt: skip
+    for label, table in (("training sounds", training), ("fits", fitted)):
+        for key, row in sorted(table.items()):
+            print(f"{label} {key:<12} n={row['sounds']:>3} judged right: FluidR3 {row['original_ok']:.0%}, "
+                  f"{label} {row['generated_ok']:.0%}")  # fmt: skip
     print(json.dumps({"dev": summary, "paraphrases": para_summary, "judge": judge_report}, indent=2))
     if args.markdown:
         args.markdown.write_text(markdown(summary, rows, para_summary, para_rows, judge_report, meta))
@@ -596,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rows": rows,
                     "paraphrase_rows": para_rows,
                     "training_sounds": training,
+                    "fits": fitted,
                 },
                 indent=1,
                 default=str,
