@@ -24,7 +24,7 @@ from .constants import DRUM_CATEGORIES, MAX_DURATION_S
 from .generator import DEFAULT_VELOCITY, SampleModel
 from .patch import Patch
 from .prompt import read_sample_prompt
-from .synth import T60, NoiseDraw, draw_noise, frame_layout, render, sound_length_s
+from .synth import T60, NoiseDraw, draw_noise, frame_layout, render_channels, sound_length_s, uses_noise
 
 __all__ = ["DEFAULT_MAX_TAIL_S", "GM_DRUM_SOUNDS", "NOTE_PEAK", "NeuralInstrument"]
 
@@ -40,6 +40,8 @@ DEFAULT_MAX_TAIL_S = 3.0
 NOISE_BANK_S = 8.0
 #: Distinct notes kept per instrument.
 CACHE_NOTES = 256
+#: Noise banks kept for all instruments together (a loop's instruments share one seed, so one bank).
+SHARED_BANKS = 2
 
 #: General MIDI percussion keys -> what a drum-kit instrument plays for them.
 GM_DRUM_SOUNDS: Mapping[int, str] = MappingProxyType({
@@ -93,7 +95,8 @@ class NeuralInstrument:
         self._model: SampleModel = sample_model(registry, model)
         self._patches: dict[int | None, Patch] = {}
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._noise_banks: dict[int, NoiseDraw] = {}
+        self._per_patch: dict[int, tuple[Patch, Mapping[str, np.ndarray | float], dict]] = {}
+        self._bank_lengths: dict[int, int] = {}
         self._lock = threading.Lock()
         if not self.drums:
             self._patches[None] = self._predict(self._text)
@@ -167,25 +170,64 @@ class NeuralInstrument:
                     self._cache.popitem(last=False)
         return unit * np.float32(NOTE_PEAK * (int(velocity) / 127) ** VELOCITY_CURVE)
 
-    def _noise(self, n_samples: int, sample_rate: int) -> NoiseDraw:
-        """A noise draw at least ``n_samples`` long, cut from one bank per rate (drawn once, grown when short).
-
-        Every note starts the bank at its beginning, as a sampler replays its recording.
-        """
+    def _bank_length(self, n_samples: int, sample_rate: int) -> int:
+        """Samples of this instrument's noise bank at a rate once a note of ``n_samples`` is asked for:
+        8 s, grown to the note when longer. Every note counts, noisy or not, so the bank (and the
+        sound) does not depend on which notes happen to use noise."""
         with self._lock:
-            bank = self._noise_banks.get(sample_rate)
-            if bank is None or bank.spectra.shape[1] < frame_layout(n_samples, sample_rate).count:
+            length = self._bank_lengths.get(sample_rate)
+            if length is None or frame_layout(length, sample_rate).count < frame_layout(n_samples, sample_rate).count:
                 length = max(n_samples, round(NOISE_BANK_S * sample_rate))
-                bank = draw_noise(np.random.default_rng([self.seed, sample_rate, 0x1E]), length, sample_rate)
-                self._noise_banks[sample_rate] = bank
-            return bank
+                self._bank_lengths[sample_rate] = length
+            return length
+
+    def _patch_state(self, patch: Patch) -> tuple[Mapping[str, np.ndarray | float], dict]:
+        """``patch.physical()`` and the synthesiser's memo for the patch, made once: every note of
+        the patch reads them."""
+        with self._lock:
+            known = self._per_patch.get(id(patch))
+            if known is None or known[0] is not patch:  # (the patch is kept, so its id is not reused)
+                known = (patch, patch.physical(), {})
+                self._per_patch[id(patch)] = known
+            return known[1], known[2]
 
     def _render(self, patch: Patch, note: int, gate: float, sample_rate: int) -> np.ndarray:
-        controls = patch.physical()
+        controls, memo = self._patch_state(patch)
         length = min(sound_length_s(controls, gate), gate + min(self.max_tail_s, T60 * float(controls["release_s"])),
                      MAX_DURATION_S)  # fmt: skip
         n = max(1, math.ceil(length * sample_rate))
-        audio = render(controls, note, gate, n, sample_rate, self._noise(n, sample_rate), fast=True)
-        audio -= audio.mean(axis=0, keepdims=True)
-        peak = float(np.abs(audio).max())
-        return audio / np.float32(peak) if peak > 0 else audio
+        bank = self._bank_length(n, sample_rate)
+        noise = _noise_bank(self.seed, sample_rate, bank) if uses_noise(controls) else None
+        rows = render_channels(controls, note, gate, n, sample_rate, noise, fast=True, memo=memo)
+        # DC off and peak to 1 on contiguous channels (numpy is slow over interleaved [n, 2]);
+        # each mean is a running float32 sum, as numpy's mean over axis 0 of [n, 2] adds.
+        rows -= np.array([np.add.accumulate(row)[-1] for row in rows], np.float32)[:, None] / np.float32(n)
+        peak = float(np.abs(rows).max())
+        if peak > 0:
+            rows /= np.float32(peak)
+        return np.ascontiguousarray(rows.T)
+
+
+_banks: OrderedDict[tuple[int, int, int], NoiseDraw] = OrderedDict()
+_banks_lock = threading.Lock()
+
+
+def _noise_bank(seed: int, sample_rate: int, length: int) -> NoiseDraw:
+    """The noise an instrument of ``seed`` plays at a rate, ``length`` samples of it, read-only.
+
+    Every note starts the bank at its beginning, as a sampler replays its recording. Drawing
+    8 s of noise costs about as much as rendering a dozen notes, and all of a loop's
+    instruments share a seed, so the draw is shared (drawn under the lock: once, not per thread).
+    """
+    key = (int(seed), int(sample_rate), int(length))
+    with _banks_lock:
+        bank = _banks.get(key)
+        if bank is None:
+            bank = draw_noise(np.random.default_rng([key[0], key[1], 0x1E]), length, sample_rate)
+            bank.spectra.flags.writeable = False
+            bank.click.flags.writeable = False
+            _banks[key] = bank
+            while len(_banks) > SHARED_BANKS:
+                _banks.popitem(last=False)
+        _banks.move_to_end(key)
+        return bank

@@ -25,8 +25,9 @@ slope is fixed and whose cutoff moves.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import soxr
@@ -42,11 +43,15 @@ __all__ = [
     "harmonic_levels_db",
     "layer_gain",
     "render",
+    "render_channels",
     "sound_length_s",
+    "uses_noise",
 ]
 
 #: Decay time constant of each clap burst.
 CLAP_BURST_S = 0.005
+#: A burst's length in float32: e^-120 (120 time constants) rounds to exactly 0.
+CLAP_SPAN_S = 120 * CLAP_BURST_S
 #: Seconds over which vibrato fades in.
 VIBRATO_ONSET_S = 0.3
 #: Initial phases of the detuned unison voices (radians), fixed so renders are repeatable.
@@ -124,7 +129,11 @@ def harmonic_levels_db(harm_db: np.ndarray, tail_db_per_oct: float, even_db: flo
 
 
 def _adsr(t: np.ndarray, attack: float, decay: float, sustain: float, release: float, gate: float) -> np.ndarray:
-    """Linear attack, exponential decay to ``sustain``, exponential release after ``gate`` (in ``t``'s dtype)."""
+    """Linear attack, exponential decay to ``sustain``, exponential release after ``gate`` (in ``t``'s dtype).
+
+    ``t`` is a time axis (increasing), so the held and released stages are each computed only
+    over their own span (an exponential per sample, not two).
+    """
     dtype = t.dtype
     attack, decay, sustain, release, gate = (dtype.type(v) for v in (attack, decay, sustain, release, gate))
 
@@ -133,8 +142,11 @@ def _adsr(t: np.ndarray, attack: float, decay: float, sustain: float, release: f
         falling = sustain + (1 - sustain) * np.exp(-np.maximum(x - attack, 0) / decay)
         return np.where(x < attack, rising, falling) * (x >= 0)
 
-    released = held(np.array(gate, dtype=dtype)) * np.exp(-np.maximum(t - gate, 0) / release)
-    return np.where(t < gate, held(t), released).astype(dtype, copy=False)
+    out = np.empty_like(t)
+    release_start = int(np.searchsorted(t, gate))  # the first sample with t >= gate
+    out[:release_start] = held(t[:release_start])
+    out[release_start:] = held(np.array(gate, dtype=dtype)) * np.exp(-np.maximum(t[release_start:] - gate, 0) / release)
+    return out
 
 
 def _band_position(freqs_hz: np.ndarray) -> np.ndarray:
@@ -161,6 +173,11 @@ def layer_gain(level_db: float) -> float:
 
 
 # --------------------------------------------------------------------------- render
+
+
+def uses_noise(controls: Mapping[str, np.ndarray | float]) -> bool:
+    """Whether a render of these controls reads its noise draw (the noise or click layer sounds)."""
+    return max(layer_gain(controls["noise_level_db"]), layer_gain(controls["click_db"])) > SKIP_GAIN
 
 
 def sound_length_s(controls: Mapping[str, np.ndarray | float], gate_s: float) -> float:
@@ -227,11 +244,29 @@ def render(
     gate_s: float,
     n_samples: int,
     sample_rate: int,
-    noise: NoiseDraw | np.random.Generator,
+    noise: NoiseDraw | np.random.Generator | None,
     *,
     fast: bool = False,
 ) -> np.ndarray:
     """Synthesise one note: float32 ``[n_samples, 2]``, peak at most 1 (not normalised).
+
+    :func:`render_channels` transposed; the arguments are its.
+    """
+    return render_channels(controls, note, gate_s, n_samples, sample_rate, noise, fast=fast).T.copy()
+
+
+def render_channels(
+    controls: Mapping[str, np.ndarray | float],
+    note: float,
+    gate_s: float,
+    n_samples: int,
+    sample_rate: int,
+    noise: NoiseDraw | np.random.Generator | None,
+    *,
+    fast: bool = False,
+    memo: dict | None = None,
+) -> np.ndarray:
+    """Synthesise one note: float32 ``[2, n_samples]`` (a channel per row), peak at most 1 (not normalised).
 
     Args:
         controls: physical control values by name (``Patch.physical()``).
@@ -240,11 +275,14 @@ def render(
         n_samples: length of the output.
         sample_rate: output rate in Hz; the same controls sound the same at any rate.
         noise: the random draw (``draw_noise``) for this length and rate (a longer one is cut
-            to size), or a generator to draw it from when a layer needs it.
+            to size), or a generator to draw it from when a layer needs it; None when no layer
+            does (:func:`uses_noise` is false).
         fast: compute the tonal and bell layers at a half or quarter rate when every partial
             they sound lies below that rate's Nyquist frequency, then resample (soxr). The
             result differs from the full-rate render only by the resampler's ripple; the
             neural instrument uses it, one-shots do not.
+        memo: an empty dict kept by the caller for renders of these same controls, which then
+            share work between notes (the result is the same with or without it).
     """
     c = controls
     n = int(n_samples)
@@ -252,8 +290,10 @@ def render(
     gate = max(float(gate_s), 1.0 / sr)
     out = np.zeros((2, n), dtype=np.float32)
     noise_gain, click_gain = layer_gain(c["noise_level_db"]), layer_gain(c["click_db"])
-    if not isinstance(noise, NoiseDraw) and max(noise_gain, click_gain) > SKIP_GAIN:
+    if isinstance(noise, np.random.Generator) and uses_noise(c):
         noise = draw_noise(noise, n, sample_rate)
+    elif noise is None and uses_noise(c):
+        raise ValueError("these controls sound the noise or click layer: a noise draw is needed")
 
     factor = _decimation(c, note, sr) if fast else 1
     if factor == 1:
@@ -270,25 +310,9 @@ def render(
     if noise_gain > SKIP_GAIN or click_gain > SKIP_GAIN:
         t32 = np.arange(n, dtype=np.float32) / np.float32(sr)
     if noise_gain > SKIP_GAIN:
-        frames = frame_layout(n, sample_rate)
-        freqs = np.arange(frames.bins) * sr / frames.n_fft
-        bands = np.asarray(c["noise_db"], dtype=np.float64)
-        sweep_oct = float(c["noise_sweep_oct"])
-        if abs(sweep_oct) > 1e-4:
-            sweep = sweep_oct * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
-            shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
-            # Frames share spectra: shifts rounded to 1/64 band (0.1 semitone) repeat over a slow sweep.
-            steps, which = np.unique(np.round(shift * 64), return_inverse=True)
-            rows = _db(_interp_bands(bands, _band_position(freqs)[None, :] - steps[:, None] / 64))
-            mags = rows[which]
-        else:  # one spectrum for every frame
-            mags = _db(_interp_bands(bands, _band_position(freqs)))[None, :]
-        mags[:, 0] = 0.0
-        mags *= math.sqrt(frames.n_fft / 1.5)
-        spectra = noise.spectra[:, : frames.count]
-        shaped = np.fft.irfft(spectra * mags[None].astype(np.float32), n=frames.n_fft, axis=-1)
-        shaped = (shaped * _hann(frames.n_fft)).astype(np.float32, copy=False)
-        layer = _overlap_add(shaped, frames)[:, frames.lead : frames.lead + n]
+        steady = abs(float(c["noise_sweep_oct"])) <= 1e-4  # else the spectrum moves with the gate
+        layer = _prefix(memo if steady else None, ("noise", sample_rate), n,
+                        lambda: _filtered_noise(c, noise, n, sample_rate, gate), source=noise)  # fmt: skip
         angle = float(c["width"]) * np.pi / 4
         envelope = _noise_envelope(c, t32, gate) * np.float32(noise_gain)
         cos, sin = np.float32(math.cos(angle)), np.float32(math.sin(angle))
@@ -300,7 +324,51 @@ def render(
         click = noise.click[:m] * np.exp(-t32[:m] / np.float32(c["click_decay_s"])) * np.float32(click_gain)
         out[:, :m] += click
 
-    return _finish(out, float(c["drive"]), sr).T.copy()
+    return _finish(out, float(c["drive"]), sr)
+
+
+def _prefix(memo: dict | None, key: tuple, n: int, make: Callable[[], np.ndarray], source: object = None) -> np.ndarray:
+    """``make()``: a signal (time on the last axis, ``n`` samples) whose start does not depend on its
+    length. Taken from ``memo`` when one at least as long is kept there for the same ``source``,
+    else made and kept (read only).
+    """
+    kept = memo.get(key) if memo is not None else None
+    if kept is not None and kept[0] is source and kept[1].shape[-1] >= n:
+        return kept[1][..., :n]
+    value = make()
+    if memo is not None:
+        value.flags.writeable = False
+        memo[key] = (source, value)
+    return value
+
+
+def _filtered_noise(c: Mapping[str, np.ndarray | float], noise: NoiseDraw, n: int, sample_rate: int,
+                    gate: float) -> np.ndarray:  # fmt: skip
+    """The noise layer before its envelope and stereo width: ``[2, n]`` float32.
+
+    Without a sweep, a note's filtered noise is the start of a longer note's: the same frames,
+    summed in the same order.
+    """
+    steady = abs(float(c["noise_sweep_oct"])) <= 1e-4
+    sr = float(sample_rate)
+    frames = frame_layout(n, sample_rate)
+    freqs = np.arange(frames.bins) * sr / frames.n_fft
+    bands = np.asarray(c["noise_db"], dtype=np.float64)
+    if not steady:
+        sweep = float(c["noise_sweep_oct"]) * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
+        shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
+        # Frames share spectra: shifts rounded to 1/64 band (0.1 semitone) repeat over a slow sweep.
+        steps, which = np.unique(np.round(shift * 64), return_inverse=True)
+        rows = _db(_interp_bands(bands, _band_position(freqs)[None, :] - steps[:, None] / 64))
+        mags = rows[which]
+    else:  # one spectrum for every frame
+        mags = _db(_interp_bands(bands, _band_position(freqs)))[None, :]
+    mags[:, 0] = 0.0
+    mags *= math.sqrt(frames.n_fft / 1.5)
+    spectra = noise.spectra[:, : frames.count]
+    shaped = np.fft.irfft(spectra * mags[None].astype(np.float32), n=frames.n_fft, axis=-1)
+    shaped = (shaped * _hann(frames.n_fft)).astype(np.float32, copy=False)
+    return _overlap_add(shaped, frames)[:, frames.lead : frames.lead + n]
 
 
 def bright_nepers(start_db: float) -> float:
@@ -320,8 +388,11 @@ def spectral_motion(c: Mapping[str, np.ndarray | float], t32: np.ndarray) -> np.
     return np.exp(exponent)
 
 
+@lru_cache(maxsize=8)
 def _hann(size: int) -> np.ndarray:
-    return np.hanning(size + 1)[:-1].astype(np.float32)
+    window = np.hanning(size + 1)[:-1].astype(np.float32)
+    window.flags.writeable = False  # shared by every render
+    return window
 
 
 def _active_levels(c: Mapping[str, np.ndarray | float]) -> tuple[np.ndarray, np.ndarray]:
@@ -381,7 +452,9 @@ def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: floa
             damping = spectral_motion(c, t32)
             voices = []
             for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
-                carrier = _unit_phasor(np.mod(ratio * phase + offset, 2 * np.pi))
+                # 1.0 * phase + 0.0 is phase (phases are never -0.0): the main voice skips two passes.
+                moved = phase if (ratio, offset) == (1.0, 0.0) else ratio * phase + offset
+                carrier = _unit_phasor(np.mod(moved, 2 * np.pi))
                 voices.append((carrier * _horner(levels[:count], carrier * damping)).imag)
             amp = _adsr(t32, float(c["amp_attack_s"]), float(c["amp_decay_s"]), float(c["amp_sustain"]), release, gate)
             amp *= np.float32(harm_gain)
@@ -412,9 +485,12 @@ def _noise_envelope(c: Mapping[str, np.ndarray | float], t: np.ndarray, gate: fl
     if bursts <= 0.0:
         return main.astype(np.float32, copy=False)
     claps = np.zeros_like(t)
+    # A burst has fallen by e^-120 after CLAP_SPAN_S: below float32's smallest value, so the exact
+    # zeros after that are left as they are (t is increasing).
+    span = int(np.searchsorted(t, t.dtype.type(2 * spacing + CLAP_SPAN_S)))
     for j in range(3):
-        since = t - t.dtype.type(j * spacing)
-        claps += np.where(since >= 0, np.exp(-np.maximum(since, 0) / t.dtype.type(CLAP_BURST_S)), 0)
+        since = t[:span] - t.dtype.type(j * spacing)
+        claps[:span] += np.where(since >= 0, np.exp(-np.maximum(since, 0) / t.dtype.type(CLAP_BURST_S)), 0)
     return (main + t.dtype.type(bursts) * claps).astype(np.float32, copy=False)
 
 

@@ -163,7 +163,8 @@ def render_loop(
     mix = raw.mix()
     mastered = master(mix, sample_rate, target_lufs=target_lufs, wrap=wrap)
     frames = mix.shape[0]
-    stems = tuple(mastered.apply(np.pad(a, ((0, frames - a.shape[0]), (0, 0)))) for a in raw.audio)
+    stems = tuple(mastered.apply(a if a.shape[0] == frames else np.pad(a, ((0, frames - a.shape[0]), (0, 0))))
+                  for a in raw.audio)  # fmt: skip
     return LoopRender(replace(raw, audio=stems), mastered)
 
 
