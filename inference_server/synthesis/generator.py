@@ -143,9 +143,9 @@ def gate_for_length(patch: Patch, length_s: float) -> float:
 
 
 def stretch_decays(patch: Patch, factor: float) -> Patch:
-    """``patch`` with its decay times (tonal, noise, bell) multiplied by ``factor``, within range."""
+    """``patch`` with its decay and release times (tonal, noise, bell) multiplied by ``factor``, within range."""
     values = {}
-    for name in ("amp_decay_s", "noise_decay_s", "bell_decay_s"):
+    for name in ("amp_decay_s", "noise_decay_s", "bell_decay_s", "release_s"):
         spec = PARAM_BY_NAME[name]
         values[name] = float(min(spec.hi, max(spec.lo, patch[name] * factor)))
     return patch.replace(**values)

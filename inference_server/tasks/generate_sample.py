@@ -35,6 +35,8 @@ __all__ = ["KIND", "SampleOptions", "generate_sample", "generate_sample_core", "
 KIND = "text-to-sample"
 EMBEDDING_KIND = "text-embedding"
 SEED_MAX = 2**31 - 1
+#: Renders with longer decays a sound that ends before its requested length may take.
+STRETCH_TRIES = 3
 
 
 def sample_model(registry: ModelRegistry, name: str | None = None) -> SampleModel:
@@ -113,10 +115,13 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
         note = round(patch["root_note"])
     shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
                            seed=options.seed)  # fmt: skip
-    length = shot.audio.shape[0] / shot.sample_rate
-    if duration is not None and options.patch is None and length < 0.95 * duration:
+    for _ in range(STRETCH_TRIES):
+        length = shot.audio.shape[0] / shot.sample_rate
+        if duration is None or options.patch is not None or length >= 0.95 * duration:
+            break
         # A sound that dies away before the requested length ("a 3 second downlifter") gets
-        # proportionally longer decays; an edited patch is always rendered as given.
+        # proportionally longer decays (a note already faded when released ends sooner than its
+        # release says, hence the tries); an edited patch is always rendered as given.
         patch = Patch.from_dict(stretch_decays(patch, 1.15 * duration / length).to_dict())
         shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
                                seed=options.seed)  # fmt: skip
