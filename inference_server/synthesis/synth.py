@@ -310,8 +310,8 @@ def render_channels(
     if noise_gain > SKIP_GAIN or click_gain > SKIP_GAIN:
         t32 = np.arange(n, dtype=np.float32) / np.float32(sr)
     if noise_gain > SKIP_GAIN:
-        steady = abs(float(c["noise_sweep_oct"])) <= 1e-4  # else the spectrum moves with the gate
-        layer = _prefix(memo if steady else None, ("noise", sample_rate), n,
+        # a sweeping spectrum moves with the gate, so only a steady one is shared between notes
+        layer = _prefix(None if _noise_sweeps(c) else memo, ("noise", sample_rate), n,
                         lambda: _filtered_noise(c, noise, n, sample_rate, gate), source=noise)  # fmt: skip
         angle = float(c["width"]) * np.pi / 4
         envelope = _noise_envelope(c, t32, gate) * np.float32(noise_gain)
@@ -342,6 +342,11 @@ def _prefix(memo: dict | None, key: tuple, n: int, make: Callable[[], np.ndarray
     return value
 
 
+def _noise_sweeps(c: Mapping[str, np.ndarray | float]) -> bool:
+    """Whether the noise spectrum shifts over the held note."""
+    return abs(float(c["noise_sweep_oct"])) > 1e-4
+
+
 def _filtered_noise(c: Mapping[str, np.ndarray | float], noise: NoiseDraw, n: int, sample_rate: int,
                     gate: float) -> np.ndarray:  # fmt: skip
     """The noise layer before its envelope and stereo width: ``[2, n]`` float32.
@@ -349,12 +354,11 @@ def _filtered_noise(c: Mapping[str, np.ndarray | float], noise: NoiseDraw, n: in
     Without a sweep, a note's filtered noise is the start of a longer note's: the same frames,
     summed in the same order.
     """
-    steady = abs(float(c["noise_sweep_oct"])) <= 1e-4
     sr = float(sample_rate)
     frames = frame_layout(n, sample_rate)
     freqs = np.arange(frames.bins) * sr / frames.n_fft
     bands = np.asarray(c["noise_db"], dtype=np.float64)
-    if not steady:
+    if _noise_sweeps(c):
         sweep = float(c["noise_sweep_oct"]) * np.clip(frames.centres_s(sample_rate) / gate, 0.0, 1.0)
         shift = sweep * (N_NOISE_BANDS - 1) / math.log2(NOISE_BAND_HZ[-1] / NOISE_BAND_HZ[0])
         # Frames share spectra: shifts rounded to 1/64 band (0.1 semitone) repeat over a slow sweep.
