@@ -62,14 +62,6 @@ HELD_OUT_SOUNDFONTS = {
     "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2"),
     "musescore": Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),
 }
-#: More sound-effect programs for the judge's "fx" class (GM 96-103 synth effects, 119-127 sound effects).
-FX_PROGRAMS = (
-    ("fx", 96, (48, 72), ("rain",)), ("fx", 97, (48, 72), ("soundtrack",)), ("fx", 99, (48, 72), ("atmosphere",)),
-    ("fx", 101, (48, 72), ("goblins",)), ("fx", 102, (48, 72), ("echoes",)), ("fx", 103, (48, 72), ("sci-fi",)),
-    ("fx", 119, (36, 72), ("reverse cymbal",)), ("fx", 120, (40, 70), ("fret noise",)),
-    ("fx", 121, (48, 72), ("breath noise",)), ("fx", 122, (36, 72), ("seashore",)),
-    ("fx", 125, (36, 72), ("helicopter",)), ("fx", 126, (48, 72), ("applause",)), ("fx", 127, (36, 72), ("gunshot",)),
-)  # fmt: skip
 #: Prompts in our own words (not the dev set's), to see how the reading generalises.
 PARAPHRASES = (
     ("hard-hitting techno kick", "kick", None), ("boom bap kick with vinyl grit", "kick", None),
@@ -89,14 +81,6 @@ Evaluator = Callable[[dict, "Context"], dict]
 
 
 # ---------------------------------------------------------------------------------- features
-
-
-def fade_out(audio: np.ndarray, length: int) -> np.ndarray:
-    """The first ``length`` samples, faded out over the last 20 ms (a one-shot cut short)."""
-    cut = audio[:length].copy()
-    fade = min(len(cut), round(0.02 * JUDGE_RATE))
-    cut[len(cut) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=cut.dtype)
-    return cut
 
 
 def trim_start(audio: np.ndarray) -> np.ndarray:
@@ -134,21 +118,6 @@ def features(mono: np.ndarray, sample_rate: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------- the judge
 
 
-def _judge_shots():
-    from promptdaw.inference_server.synthesis.constants import CATEGORY_FAMILY
-    from promptdaw.models.text2sample.sounds import SOUNDFONT_PROGRAMS, OneShot, drum_shots, melodic_shots
-
-    shots: list[OneShot] = []
-    rng = np.random.default_rng(7)
-    programs = [(c, p, r, n) for c, p, r, n in SOUNDFONT_PROGRAMS if c not in ("riser", "impact", "noise sweep")]
-    for shot in melodic_shots(5, (60, 100, 120), programs) + melodic_shots(3, (100,), FX_PROGRAMS):
-        gate = shot.gate_s if shot.category == "fx" else float(rng.choice((0.3, 0.8, 1.6, 2.2)))
-        shots.append(OneShot(shot.category, shot.names, shot.program, shot.pitch, shot.velocity, gate))
-    shots += drum_shots((60, 100, 127))
-    families = [s.category if s.category == "fx" else CATEGORY_FAMILY[s.category] for s in shots]
-    return shots, families
-
-
 def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
     """Train the category judge on held-out soundfont renders (cached); returns (classifier, report)."""
     from sklearn.pipeline import make_pipeline
@@ -156,13 +125,12 @@ def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
     from sklearn.svm import SVC
 
     from promptdaw.models.stems.render import FLUIDR3_GM
-    from promptdaw.models.stems.render import soundfont_presets as presets
-    from promptdaw.models.text2sample.sounds import render_one_shots
+    from promptdaw.models.text2sample.sounds import fade_out, family_shots, render_family_shots
 
     available = {name: path for name, path in HELD_OUT_SOUNDFONTS.items() if path.exists()}
     if not available:
         raise SystemExit("no held-out soundfont found: install timgm6mb-soundfont (scripts/debian-packages.txt)")
-    shots, families = _judge_shots()
+    shots, families = family_shots()
     data: dict[str, tuple[np.ndarray, list[str]]] = {}
     if cache.exists():
         with np.load(cache) as stored:
@@ -171,21 +139,15 @@ def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
         key = name.split()[0]
         if key in data:
             continue
-        try:
-            kits: set[int] | None = {program for bank, program, _ in presets(path) if bank == 128}
-        except ValueError:
-            kits = None
-        keep = [i for i, s in enumerate(shots) if not s.is_drum or kits is None or s.program in kits]
-        log(f"judge: rendering {len(keep)} one-shots from {path.name}")
-        audio = render_one_shots([shots[i] for i in keep], path, duration_s=JUDGE_SECONDS, sample_rate=JUDGE_RATE,
-                                 batch=150, log=log)  # fmt: skip
-        loud = [j for j in range(len(keep)) if np.abs(audio[j]).max() > 1e-4]
-        rng = np.random.default_rng(len(loud))
+        log(f"judge: {name}")
+        audio, heard = render_family_shots(path, shots, families, duration_s=JUDGE_SECONDS, sample_rate=JUDGE_RATE,
+                                           log=log)  # fmt: skip
+        rng = np.random.default_rng(len(heard))
         rows, labels = [], []
-        for j in loud:  # the whole render, and shorter cuts of it: one-shots come in every length
+        for sound, family in zip(audio, heard, strict=True):  # whole, and shorter cuts: one-shots come in every length
             for length_s in (JUDGE_SECONDS, *rng.uniform(0.25, 2.0, CROPS)):
-                rows.append(features(fade_out(audio[j], round(length_s * JUDGE_RATE)), JUDGE_RATE))
-                labels.append(families[keep[j]])
+                rows.append(features(fade_out(sound, round(length_s * JUDGE_RATE), JUDGE_RATE), JUDGE_RATE))
+                labels.append(family)
         data[key] = (np.stack(rows), labels)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **{k: v[0] for k, v in data.items()},

@@ -18,7 +18,8 @@ from pedalboard import HighpassFilter
 from ..errors import InferenceFailed, ModelUnavailable
 from ..music.embedding import Embedder
 from ..runtime import OnnxModel
-from .constants import CATEGORIES, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
+from .constants import CATEGORIES, CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
+from .critic import SampleCritic, listen_to_candidates
 from .patch import DEFAULT_SEED_STRENGTH, PARAM_BY_NAME, PARAMS, Patch
 from .synth import T60, render, sound_length_s
 
@@ -51,9 +52,10 @@ HIGHPASS_HZ = 12.0
 class SampleModel:
     """The ``text2sample`` network plus the embedder that reads prompts for it. Thread-safe."""
 
-    def __init__(self, model: OnnxModel, embedder: Embedder) -> None:
+    def __init__(self, model: OnnxModel, embedder: Embedder, critic: SampleCritic | None = None) -> None:
         self.model = model
         self.embedder = embedder
+        self.critic = critic
         config = json.loads(model.manifest.path_of("config").read_text())
         expected = [{"name": p.name, "size": p.size, "lo": p.lo, "hi": p.hi, "scale": p.scale} for p in PARAMS]
         if config.get("patch_layout") != expected or config.get("categories") != list(CATEGORIES):
@@ -76,17 +78,26 @@ class SampleModel:
                 out["category"].astype(np.float64))  # fmt: skip
 
     def predict(
-        self, text: str, *, note: int | None, velocity: float = DEFAULT_VELOCITY, seed: int | None = None
+        self,
+        text: str,
+        *,
+        note: int | None,
+        velocity: float = DEFAULT_VELOCITY,
+        seed: int | None = None,
+        duration_s: float | None = None,
     ) -> tuple[Patch, dict[str, float]]:
         """The patch for a description, and the category probabilities.
 
         Args:
             text: the sound description (the prompt without note and length).
             note: the MIDI note to be played, or None to let the network pick the root note.
-            seed: None gives the network's likeliest patch for ``text``; a seed gives another
-                plausible one: the embedding moved by ``EMBEDDING_SEED_SPREAD``, one of its
-                likely candidates (:func:`choose_candidate`), then a small ``vary`` step;
-                always of the category ``text`` reads as.
+            seed: None reads ``text`` as it is; a seed moves its embedding by
+                ``EMBEDDING_SEED_SPREAD`` and varies the candidates by a small ``vary`` step, for
+                another plausible sound of the same category.
+            duration_s: the sound's length, if asked for (the critic hears it held that long).
+
+        With a critic, the candidate it hears likeliest as the category's family is played;
+        without one, the network's likeliest (:func:`choose_candidate`).
         """
         embedding = self.embedder.embed([text])
         rows = [embedding[0]]
@@ -106,10 +117,24 @@ class SampleModel:
             pick = choose_candidate(candidates[-1], seed)
         probs = _softmax(logits[0])
         category = CATEGORIES[int(np.argmax(probs))]
-        patch = Patch(patches[-1, pick], category)
+        proposals = [Patch(unit, category) for unit in patches[-1]]
         if seed is not None:
-            patch = patch.varied(DEFAULT_SEED_STRENGTH, seed)
-        return patch.steady(), {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+            proposals = [p.varied(DEFAULT_SEED_STRENGTH, seed) for p in proposals]
+        proposals = [p.steady() for p in proposals]
+        if self.critic is not None:
+            pick = _listen(self.critic, proposals, category, note, duration_s)
+        return proposals[pick], {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+
+
+def _listen(critic: SampleCritic, proposals: list[Patch], category: str, note: int | None,
+            duration_s: float | None) -> int:  # fmt: skip
+    """The proposal the critic hears likeliest as ``category``'s family, each played as it would be."""
+    plays = []
+    for patch in proposals:
+        played = note if note is not None else round(patch["root_note"])
+        gate = float(patch["hold_s"]) if duration_s is None else gate_for_length(patch, duration_s)
+        plays.append((patch, played, gate))
+    return int(np.argmax(listen_to_candidates(critic, plays, CATEGORY_FAMILY[category])))
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

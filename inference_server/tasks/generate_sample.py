@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParams
+from ..errors import InvalidParams, ModelNotFound
 from ..jobs import JobContext, TaskResult
 from ..music.embedding import Embedder
 from ..params import number_param, string_param
@@ -26,6 +26,8 @@ from ..protocol import Audio, Request
 from ..registry import ModelRegistry
 from ..runtime import OnnxModel
 from ..synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
+from ..synthesis.critic import KIND as CRITIC_KIND
+from ..synthesis.critic import SampleCritic
 from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, render_one_shot, stretch_decays
 from ..synthesis.patch import Patch
 from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
@@ -40,12 +42,17 @@ STRETCH_TRIES = 3
 
 
 def sample_model(registry: ModelRegistry, name: str | None = None) -> SampleModel:
-    """The loaded text2sample network with its embedder, built once per loaded model."""
+    """The loaded text2sample network with its embedder and, when installed, the sample critic;
+    built once per loaded model."""
     model = registry.get(name or registry.default_for(KIND))
     embedder = registry.get(registry.default_for(EMBEDDING_KIND)).attachment("embedder", Embedder)
+    try:
+        critic: SampleCritic | None = registry.get(registry.default_for(CRITIC_KIND)).attachment("critic", SampleCritic)
+    except ModelNotFound:  # without one, the network's own likeliest candidate plays
+        critic = None
 
     def build(loaded: OnnxModel) -> SampleModel:
-        return SampleModel(loaded, embedder)
+        return SampleModel(loaded, embedder, critic)
 
     return model.attachment("sample_model", build)
 
@@ -98,7 +105,7 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
     if options.patch is not None or options.vary_from is not None:
         base = None
         if read is not None and model is not None:
-            base, probabilities = model.predict(read.text, note=note, velocity=options.velocity)
+            base, probabilities = model.predict(read.text, note=note, velocity=options.velocity, duration_s=duration)
         patch = Patch.from_dict(options.patch if options.patch is not None else options.vary_from, base)
         if options.vary_from is not None:
             patch = patch.varied(options.strength, options.seed).steady()
@@ -107,7 +114,8 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
             raise InvalidParams("generate-sample needs params.prompt (or params.patch from an earlier result)")
         if model is None:
             raise InvalidParams("generate-sample needs a text2sample model to read a prompt")
-        patch, probabilities = model.predict(read.text, note=note, velocity=options.velocity, seed=options.seed)
+        patch, probabilities = model.predict(read.text, note=note, velocity=options.velocity, seed=options.seed,
+                                             duration_s=duration)  # fmt: skip
     # Render exactly what the returned patch says (its values are rounded to 6 digits), so sending
     # it back unchanged gives bit-identical audio.
     patch = Patch.from_dict(patch.to_dict())

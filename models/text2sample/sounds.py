@@ -22,8 +22,8 @@ from promptdaw.models.stems.arrange import Note, Part
 from promptdaw.models.stems.render import SAMPLE_RATE as RENDER_RATE
 from promptdaw.models.stems.render import render_parts
 
-__all__ = ["DRUM_KITS", "DRUM_NOTES", "SOUNDFONT_PROGRAMS", "OneShot", "drum_shots", "melodic_shots",
-           "render_one_shots"]  # fmt: skip
+__all__ = ["DRUM_KITS", "DRUM_NOTES", "FX_PROGRAMS", "SOUNDFONT_PROGRAMS", "OneShot", "drum_shots", "fade_out",
+           "family_shots", "melodic_shots", "render_family_shots", "render_one_shots"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -222,3 +222,74 @@ def render_one_shots(
         out[first : first + len(chunk)] = audio[:, :n]
         log(f"rendered {min(first + batch, len(shots))}/{len(shots)} one-shots")
     return out
+
+
+# ------------------------------------------------------------------------ listening sets
+
+#: More sound-effect programs for the "fx" family of listening sets (GM 96-103 synth effects,
+#: 119-127 sound effects): the generator's own few effects are risers, impacts and sweeps.
+FX_PROGRAMS = (
+    ("fx", 96, (48, 72), ("rain",)), ("fx", 97, (48, 72), ("soundtrack",)), ("fx", 99, (48, 72), ("atmosphere",)),
+    ("fx", 101, (48, 72), ("goblins",)), ("fx", 102, (48, 72), ("echoes",)), ("fx", 103, (48, 72), ("sci-fi",)),
+    ("fx", 119, (36, 72), ("reverse cymbal",)), ("fx", 120, (40, 70), ("fret noise",)),
+    ("fx", 121, (48, 72), ("breath noise",)), ("fx", 122, (36, 72), ("seashore",)),
+    ("fx", 125, (36, 72), ("helicopter",)), ("fx", 126, (48, 72), ("applause",)), ("fx", 127, (36, 72), ("gunshot",)),
+)  # fmt: skip
+
+
+def family_shots(*, smoke: bool = False) -> tuple[list[OneShot], list[str]]:
+    """What a listener (the evaluation judge, the sample critic) learns families from, and their families.
+
+    Each family's GM programs at five notes and three velocities held for 0.3-2.2 s, the GM
+    sound effects for ``fx``, and every kit piece: the same list every time (fixed seed), so
+    a listener trained on another soundfont hears the same notes. A ``smoke`` list (for CI
+    runs) has three programs and one kit.
+    """
+    from promptdaw.inference_server.synthesis.constants import CATEGORY_FAMILY
+
+    rng = np.random.default_rng(7)
+    programs = [(c, p, r, n) for c, p, r, n in SOUNDFONT_PROGRAMS if c not in ("riser", "impact", "noise sweep")]
+    fx = melodic_shots(3, (100,), FX_PROGRAMS)
+    if smoke:
+        programs, fx = programs[:3], []
+    shots: list[OneShot] = []
+    for shot in melodic_shots(5, (60, 100, 120), programs) + fx:
+        gate = shot.gate_s if shot.category == "fx" else float(rng.choice((0.3, 0.8, 1.6, 2.2)))
+        shots.append(OneShot(shot.category, shot.names, shot.program, shot.pitch, shot.velocity, gate))
+    shots += drum_shots((60, 100, 127), DRUM_KITS[:1] if smoke else DRUM_KITS)
+    families = [s.category if s.category == "fx" else CATEGORY_FAMILY[s.category] for s in shots]
+    return shots, families
+
+
+def render_family_shots(
+    soundfont,
+    shots: Sequence[OneShot],
+    families: Sequence[str],
+    *,
+    duration_s: float,
+    sample_rate: int,
+    log: Callable[[str], None] = lambda line: None,
+) -> tuple[np.ndarray, list[str]]:
+    """Render a listening set with ``soundfont``: (mono audio of the audible renders, their families).
+
+    Kit pieces of kits the soundfont lacks are left out (FluidSynth would play the standard kit)."""
+    from promptdaw.models.stems.render import soundfont_presets
+
+    try:
+        kits: set[int] | None = {program for bank, program, _ in soundfont_presets(soundfont) if bank == 128}
+    except ValueError:
+        kits = None
+    keep = [i for i, s in enumerate(shots) if not s.is_drum or kits is None or s.program in kits]
+    log(f"rendering {len(keep)} one-shots from {getattr(soundfont, 'name', soundfont)}")
+    audio = render_one_shots([shots[i] for i in keep], soundfont, duration_s=duration_s, sample_rate=sample_rate,
+                             batch=150, log=log)  # fmt: skip
+    loud = [j for j in range(len(keep)) if np.abs(audio[j]).max() > 1e-4]
+    return audio[loud], [families[keep[j]] for j in loud]
+
+
+def fade_out(audio: np.ndarray, length: int, sample_rate: int) -> np.ndarray:
+    """The first ``length`` samples, faded out over the last 20 ms (a one-shot cut short)."""
+    cut = audio[:length].copy()
+    fade = min(len(cut), round(0.02 * sample_rate))
+    cut[len(cut) - fade :] *= np.linspace(1.0, 0.0, fade, dtype=cut.dtype)
+    return cut
