@@ -461,9 +461,9 @@ def markdown(summary: dict, rows: list[dict], para_summary: dict, para_rows: lis
         "# Text-to-sample evaluation",
         "",
         f"Command: `.venv/bin/python scripts/eval_sample.py --markdown docs/text2sample_eval.md`. Model "
-        f"`{meta['model']}` {meta['version']}; run {meta['date']} on this project's 2-core machine "
-        f"({meta['seconds']:.0f} s). Definitions: `../shared/eval/README.md`; every prompt at seed 1, diversity "
-        "over seeds 1..5.",
+        f"`{meta['model']}` {meta['version']} with {meta['critic']}; run {meta['date']} on this project's 2-core "
+        f"machine ({meta['seconds']:.0f} s). Definitions: `../shared/eval/README.md`; every prompt at seed 1, "
+        "diversity over seeds 1..5.",
         "",
         "| measure | dev set | our paraphrases | target |",
         "|---|---|---|---|",
@@ -528,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
     parser.add_argument("--judge-cache", type=Path, default=REPO / "data" / "text2sample" / "judge_features_v2.npz")
     parser.add_argument("--no-paraphrases", action="store_true")
+    parser.add_argument("--no-critic", action="store_true", help="play the network's likeliest candidate")
     parser.add_argument("--judge-only", action="store_true", help="build the judge and report its own accuracy")
     parser.add_argument("--markdown", type=Path, help="write the report here")
     parser.add_argument("--json", type=Path, help="write all rows and summaries here")
@@ -554,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
     from promptdaw.inference_server.registry import ModelRegistry
+    from promptdaw.inference_server.synthesis.generator import SampleModel
     from promptdaw.inference_server.tasks.generate_sample import sample_model
 
     judge, judge_report = build_judge(args.judge_cache, log)
@@ -562,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     registry = ModelRegistry(args.models_dir, providers=["CPUExecutionProvider"])
     model = sample_model(registry)
+    if args.no_critic:  # the network's own pick, to see what the critic buys
+        model = SampleModel(model.model, model.embedder, critic=None)
     ctx = Context(model, judge, args.models_dir)
     lines = [json.loads(text) for text in args.dev.read_text().splitlines() if text.strip()]
     para_rows = []
@@ -580,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
     summary, para_summary = summarise(rows), summarise(para_rows)
+    critic = model.critic.model.manifest if model.critic is not None else None
     meta = {"model": model.model.manifest.name, "version": model.model.manifest.version,
+            "critic": f"`{critic.name}` {critic.version}" if critic else "no critic (the network's own pick)",
             "date": time.strftime("%Y-%m-%d"), "seconds": time.time() - started}  # fmt: skip
     for r in rows:
         if "judged" in r:

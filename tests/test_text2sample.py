@@ -28,7 +28,7 @@ RATE = 44100
 @pytest.fixture(scope="module")
 def sample_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sample-models")
-    for name in ("text2sample", "minilm"):
+    for name in ("text2sample", "minilm", "sample_critic"):
         shutil.copytree(REPO / "models" / name, root / name,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__", "training_history.json"))  # fmt: skip
     return root

@@ -4,27 +4,41 @@ The text2sample network proposes several candidate patches for a prompt; which o
 hears as "a trumpet" is easier to judge by ear than by the network's own likelihoods. The
 critic is a small audio classifier (``models/sample_critic``, trained on FluidR3_GM renders
 only) over :func:`~.listening.listening_features`. :func:`listen_to_candidates` renders each
-candidate for its first ``LISTEN_SECONDS`` at ``LISTEN_RATE`` and returns, per candidate, the
-critic's probability that it belongs to the family.
+candidate for its first ``LISTEN_SECONDS`` at ``LISTEN_RATE`` (:func:`~.listening.hear`) and
+returns, per candidate, the critic's probability that it belongs to the family.
+
+Rendering the candidates is most of the work and holds the GIL, so it runs in a small pool of
+worker processes (one per core, at most ``MAX_LISTENERS``), shared by every critic of the process.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from ..errors import ModelUnavailable
 from ..runtime import OnnxModel
-from .listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, listening_features
+from .listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, hear
 from .patch import Patch
-from .synth import render, sound_length_s
 
-__all__ = ["KIND", "SampleCritic", "listen_to_candidates"]
+__all__ = ["KIND", "MAX_LISTENERS", "SampleCritic", "hear_all", "listen_to_candidates"]
+
+log = logging.getLogger(__name__)
 
 KIND = "sample-critic"
+#: Worker processes that render candidates for the critic (fewer on machines with fewer cores).
+MAX_LISTENERS = 4
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 class SampleCritic:
@@ -34,10 +48,11 @@ class SampleCritic:
         self.model = model
         config = json.loads(model.manifest.path_of("config").read_text())
         heard = (config.get("listen_rate"), config.get("listen_seconds"), config.get("feature_size"))
-        if heard != (LISTEN_RATE, LISTEN_SECONDS, FEATURE_SIZE):
+        expected = (LISTEN_RATE, LISTEN_SECONDS, FEATURE_SIZE)
+        if heard != expected:
             raise ModelUnavailable(
-                f"model {model.manifest.name!r} was trained on other listening features "
-                f"(rate, seconds, size {heard}, this daemon: {(LISTEN_RATE, LISTEN_SECONDS, FEATURE_SIZE)}); retrain it"
+                f"model {model.manifest.name!r} was trained on other listening features (rate, seconds, size "
+                f"{heard}; this daemon: {expected}); retrain it with scripts/train_sample_critic.py"
             )
         self.families: tuple[str, ...] = tuple(config["families"])
 
@@ -46,30 +61,60 @@ class SampleCritic:
         out = self.model.run({"features": np.asarray(features, np.float32)}, ["probabilities"])
         return np.asarray(out["probabilities"], np.float64).reshape(len(features), len(self.families))
 
-    def likeness(self, sounds: Sequence[np.ndarray], family: str) -> np.ndarray:
-        """How likely each mono sound (at ``LISTEN_RATE``) is of ``family``; zeros for a family it does not know."""
-        if family not in self.families:
-            return np.zeros(len(sounds))
-        features = np.stack([listening_features(s, LISTEN_RATE) for s in sounds])
-        return self.family_probabilities(features)[:, self.families.index(family)]
+
+def _listeners() -> int:
+    return max(1, min(MAX_LISTENERS, os.cpu_count() or 1))
+
+
+def _shared_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # One BLAS thread per worker (inherited by the spawned processes; this process's BLAS is
+            # already loaded): the workers already use every core, and busy BLAS threads would fight.
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ.setdefault(name, "1")
+            # spawn, not fork: the daemon has threads (ZeroMQ, onnxruntime) a fork would copy mid-flight.
+            _pool = ProcessPoolExecutor(_listeners(), mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _discard_pool(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def hear_all(plays: Sequence[tuple[Mapping[str, np.ndarray | float], int, float]]) -> list[np.ndarray | None]:
+    """:func:`~.listening.hear` for each ``(controls, note, gate_s)``, in parallel where there are cores.
+
+    A worker that dies (killed, out of memory) costs no request: the pool is replaced and this
+    request's candidates are heard in this process instead.
+    """
+    if _listeners() == 1 or len(plays) == 1:
+        return [hear(*play) for play in plays]
+    pool = _shared_pool()
+    try:
+        # One task per worker: each task is a round trip through the pool's queues.
+        chunk = -(-len(plays) // _listeners())
+        return list(pool.map(hear, *zip(*plays, strict=True), chunksize=chunk))
+    except BrokenProcessPool:
+        log.warning("a listening worker died; starting new ones")
+        _discard_pool(pool)
+        return [hear(*play) for play in plays]
 
 
 def listen_to_candidates(critic: SampleCritic, plays: Sequence[tuple[Patch, int, float]], family: str) -> np.ndarray:
-    """The critic's likeness to ``family`` of each ``(patch, note, gate_s)`` play.
-
-    Each is heard for at most ``LISTEN_SECONDS``; a candidate that renders silence scores 0.
-    """
-    sounds, audible = [], []
-    for patch, note, gate in plays:
-        controls = patch.physical()
-        n = max(1, math.ceil(min(sound_length_s(controls, gate), LISTEN_SECONDS) * LISTEN_RATE))
-        # Mono at the listening rate with the one-shot's noise seed: below 11 kHz, what is heard
-        # is what would be played.
-        audio = render(controls, note, gate, n, LISTEN_RATE, np.random.default_rng([0, note, 0x0E])).mean(axis=1)
-        sounds.append(audio)
-        audible.append(bool(np.isfinite(audio).all() and np.abs(audio).max() > 1e-6))
+    """The critic's likeness to ``family`` of each ``(patch, note, gate_s)`` play; 0 for a candidate
+    that renders silence, and for every candidate when the critic does not know ``family``."""
     scores = np.zeros(len(plays))
-    heard = [i for i, ok in enumerate(audible) if ok]
+    if family not in critic.families:
+        return scores
+    described = hear_all([(patch.physical(), note, gate) for patch, note, gate in plays])
+    heard = [i for i, features in enumerate(described) if features is not None]
     if heard:
-        scores[heard] = critic.likeness([sounds[i] for i in heard], family)
+        features = np.stack([described[i] for i in heard])
+        scores[heard] = critic.family_probabilities(features)[:, critic.families.index(family)]
     return scores

@@ -21,7 +21,7 @@ from ..runtime import OnnxModel
 from .constants import CATEGORIES, CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
 from .critic import SampleCritic, listen_to_candidates
 from .patch import DEFAULT_SEED_STRENGTH, PARAM_BY_NAME, PARAMS, Patch
-from .synth import T60, render, sound_length_s
+from .synth import T60, NoiseDraw, draw_noise, render, sound_length_s, uses_noise
 
 __all__ = [
     "CANDIDATE_FLOOR",
@@ -43,6 +43,11 @@ EMBEDDING_SEED_SPREAD = 0.3
 #: Seeds choose among the network's candidate patches that are at least this likely relative to
 #: the likeliest: other sounds the description plausibly means, never an unlikely one.
 CANDIDATE_FLOOR = 0.3
+#: The critic hears the network's likeliest candidates in rounds of this many (a round costs a
+#: render per candidate, in parallel on the listening workers)...
+LISTENING_ROUND = 4
+#: ...and stops after a round in which one is more likely of the family than of all others together.
+CONFIDENT = 0.5
 #: Audio below this level relative to the peak is trimmed from both ends.
 TRIM_DB = -60.0
 #: DC blocker.
@@ -121,20 +126,34 @@ class SampleModel:
         if seed is not None:
             proposals = [p.varied(DEFAULT_SEED_STRENGTH, seed) for p in proposals]
         proposals = [p.steady() for p in proposals]
+        chosen = proposals[pick]
         if self.critic is not None:
-            pick = _listen(self.critic, proposals, category, note, duration_s)
-        return proposals[pick], {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
+            likeliest_first = [proposals[i] for i in np.argsort(-candidates[-1], kind="stable")]
+            chosen = _listen(self.critic, likeliest_first, category, note, duration_s)
+        return chosen, {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
 
 
 def _listen(critic: SampleCritic, proposals: list[Patch], category: str, note: int | None,
-            duration_s: float | None) -> int:  # fmt: skip
-    """The proposal the critic hears likeliest as ``category``'s family, each played as it would be."""
-    plays = []
-    for patch in proposals:
-        played = note if note is not None else round(patch["root_note"])
-        gate = float(patch["hold_s"]) if duration_s is None else gate_for_length(patch, duration_s)
-        plays.append((patch, played, gate))
-    return int(np.argmax(listen_to_candidates(critic, plays, CATEGORY_FAMILY[category])))
+            duration_s: float | None) -> Patch:  # fmt: skip
+    """The proposal the critic hears likeliest as ``category``'s family, each played as it would be.
+
+    ``proposals`` come likeliest first and are heard ``LISTENING_ROUND`` at a time, until one is
+    ``CONFIDENT``ly of the family: most prompts are settled by the first round, at half the cost.
+    """
+    family = CATEGORY_FAMILY[category]
+    best, best_score = proposals[0], -1.0
+    for first in range(0, len(proposals), LISTENING_ROUND):
+        plays = []
+        for patch in proposals[first : first + LISTENING_ROUND]:
+            played = note if note is not None else round(patch["root_note"])
+            gate = float(patch["hold_s"]) if duration_s is None else gate_for_length(patch, duration_s)
+            plays.append((patch, played, gate))
+        scores = listen_to_candidates(critic, plays, family)
+        if scores.max() > best_score:
+            best, best_score = plays[int(np.argmax(scores))][0], float(scores.max())
+        if best_score >= CONFIDENT:
+            break
+    return best
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -209,8 +228,13 @@ def render_one_shot(
     duration_s: float | None = None,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     seed: int = 0,
+    draws: dict[tuple, NoiseDraw] | None = None,
 ) -> OneShot:
-    """Play ``patch`` at ``note``: for ``duration_s`` seconds in all, or held for its ``hold_s``."""
+    """Play ``patch`` at ``note``: for ``duration_s`` seconds in all, or held for its ``hold_s``.
+
+    ``draws``, kept by a caller that renders the same note again (a longer decay, say), holds
+    the noise drawn for ``seed``: drawing it again would give the same numbers, slowly.
+    """
     controls = patch.physical()
     if duration_s is not None:
         gate = gate_for_length(patch, duration_s)
@@ -219,7 +243,15 @@ def render_one_shot(
         gate = float(patch["hold_s"])
         length = min(sound_length_s(controls, gate), MAX_DURATION_S)
     n = max(1, math.ceil(length * sample_rate))
-    audio = render(controls, note, gate, n, sample_rate, np.random.default_rng([seed, note, 0x0E]))
+    noise = None
+    if uses_noise(controls):
+        key = (seed, note, n, sample_rate)
+        noise = draws.get(key) if draws is not None else None
+        if noise is None:
+            noise = draw_noise(np.random.default_rng([seed, note, 0x0E]), n, sample_rate)
+            if draws is not None:
+                draws[key] = noise
+    audio = render(controls, note, gate, n, sample_rate, noise)
     return OneShot(finish_one_shot(audio, sample_rate, trim_end=True), sample_rate, note, gate)
 
 

@@ -12,16 +12,21 @@ implementation (librosa) and its own training data: the judge stays independent 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from functools import cache
 
 import numpy as np
+import scipy.fft
 
-__all__ = ["FEATURE_SIZE", "LISTEN_RATE", "LISTEN_SECONDS", "listening_features", "mel_filterbank"]
+from .synth import NoiseDraw, draw_noise, render, sound_length_s, uses_noise
+
+__all__ = ["FEATURE_SIZE", "LISTEN_RATE", "LISTEN_SECONDS", "hear", "listening_features", "mel_filterbank"]
 
 #: The critic hears sounds at this rate (the synthesiser renders candidates at it directly).
 LISTEN_RATE = 22050
 #: Seconds of a sound the critic hears, from its onset.
-LISTEN_SECONDS = 1.5
+LISTEN_SECONDS = 1.25
 N_FFT = 2048
 HOP = 256
 N_MELS = 48
@@ -91,9 +96,12 @@ def listening_features(mono: np.ndarray, sample_rate: int = LISTEN_RATE) -> np.n
     """
     x = _onset_view(np.asarray(mono, dtype=np.float64), sample_rate)
     padded = np.pad(x, (N_FFT // 2, N_FFT // 2))
+    starts = np.arange(0, len(padded) - N_FFT + 1, HOP)
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    power = np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)) ** 2 + 1e-12  # [frames, bins]
-    mel = power @ mel_filterbank().T  # [frames, mels]
+    # scipy's float32 FFT: numpy's float32 transform is several times slower than its float64 one.
+    spectrum = scipy.fft.rfft(frames.astype(np.float32) * _window(), axis=1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float64) + 1e-12  # [frames, bins]
+    mel = power @ mel_filterbank(LISTEN_RATE, N_FFT, N_MELS).T  # [frames, mels]
     log_mel = 10.0 * np.log10(mel + 1e-10)
     frame_db = 10.0 * np.log10(mel.sum(axis=1) + 1e-10)
     audible = frame_db > frame_db.max() - AUDIBLE_DB
@@ -104,6 +112,40 @@ def listening_features(mono: np.ndarray, sample_rate: int = LISTEN_RATE) -> np.n
     times = np.geomspace(0.01, LISTEN_SECONDS * 0.98, ENVELOPE_POINTS)
     envelope = np.interp(times, np.arange(len(frame_db)) * HOP / LISTEN_RATE, frame_db - frame_db.max())
     flatness = np.exp(np.log(power[audible]).mean(axis=1)) / power[audible].mean(axis=1)
-    crossings = np.abs(np.diff(np.signbit(frames[audible]), axis=1)).mean(axis=1)
+    # Sign changes per frame from one running count (not N_FFT comparisons per frame).
+    changes = np.concatenate([[0], np.cumsum(np.signbit(padded[1:]) != np.signbit(padded[:-1]))])
+    crossings = (changes[starts + N_FFT - 1] - changes[starts])[audible] / (N_FFT - 1)
     noisiness = [np.log10(flatness.mean() + 1e-6), crossings.mean(), audible.mean()]
     return np.concatenate([profile, movement, attack, np.maximum(envelope, -80.0) / 10.0, noisiness]).astype(np.float32)
+
+
+def hear(controls: Mapping[str, np.ndarray | float], note: int, gate_s: float) -> np.ndarray | None:
+    """Play a patch's controls at ``note`` held ``gate_s`` and describe its first ``LISTEN_SECONDS``
+    (:func:`listening_features`); None when it renders silence or non-finite samples.
+
+    Rendered mono at the listening rate, with the tonal layers at a reduced rate where they fit
+    (``fast``): below 11 kHz, what is heard is what would be played.
+    """
+    n = max(1, math.ceil(min(sound_length_s(controls, gate_s), LISTEN_SECONDS) * LISTEN_RATE))
+    noise = _listening_noise() if uses_noise(controls) else None
+    audio = render(controls, note, gate_s, n, LISTEN_RATE, noise, fast=True).mean(axis=1)
+    if not (np.isfinite(audio).all() and np.abs(audio).max() > 1e-6):
+        return None
+    return listening_features(audio, LISTEN_RATE)
+
+
+@cache
+def _listening_noise() -> NoiseDraw:
+    """One noise draw for everything the critic hears (drawing it costs as much as a render):
+    candidates differ in how they filter it, not in the dice."""
+    noise = draw_noise(np.random.default_rng(0x0E), math.ceil(LISTEN_SECONDS * LISTEN_RATE), LISTEN_RATE)
+    noise.spectra.setflags(write=False)
+    noise.click.setflags(write=False)
+    return noise
+
+
+@cache
+def _window() -> np.ndarray:
+    window = np.hanning(N_FFT).astype(np.float32)
+    window.setflags(write=False)
+    return window

@@ -206,7 +206,9 @@ def _pitch_semitones(c: Mapping[str, np.ndarray | float], t: np.ndarray, gate_s:
     if abs(float(c["glide_st"])) > 1e-4:
         semitones += float(c["glide_st"]) * np.clip(t / gate_s, 0.0, 1.0)
     if float(c["vibrato_cents"]) > 1e-3:
-        vibrato = (float(c["vibrato_cents"]) / 100.0) * np.sin(2 * np.pi * float(c["vibrato_hz"]) * t)
+        # float32 sine: numpy's float64 one is ten times slower, and a vibrato needs no more precision
+        rate = np.float32(2 * np.pi * float(c["vibrato_hz"]))
+        vibrato = (float(c["vibrato_cents"]) / 100.0) * np.sin(rate * t.astype(np.float32)).astype(t.dtype)
         semitones += vibrato * np.minimum(1.0, t / VIBRATO_ONSET_S)
     return semitones
 

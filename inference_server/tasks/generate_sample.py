@@ -12,13 +12,14 @@ The core (:func:`generate_sample_core`) is socket-free, for benchmarks and the e
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParams, ModelNotFound
+from ..errors import InvalidParams, ModelNotFound, ModelUnavailable
 from ..jobs import JobContext, TaskResult
 from ..music.embedding import Embedder
 from ..params import number_param, string_param
@@ -33,6 +34,10 @@ from ..synthesis.patch import Patch
 from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
 __all__ = ["KIND", "SampleOptions", "generate_sample", "generate_sample_core", "sample_model"]
+
+log = logging.getLogger(__name__)
+#: Why the critic could not be used, each said once.
+_critic_problems: set[str] = set()
 
 KIND = "text-to-sample"
 EMBEDDING_KIND = "text-embedding"
@@ -49,6 +54,11 @@ def sample_model(registry: ModelRegistry, name: str | None = None) -> SampleMode
     try:
         critic: SampleCritic | None = registry.get(registry.default_for(CRITIC_KIND)).attachment("critic", SampleCritic)
     except ModelNotFound:  # without one, the network's own likeliest candidate plays
+        critic = None
+    except ModelUnavailable as exc:  # a broken critic costs the choice of candidate, not the sample
+        if exc.message not in _critic_problems:
+            _critic_problems.add(exc.message)
+            log.warning("%s; samples play the network's likeliest candidate", exc.message)
         critic = None
 
     def build(loaded: OnnxModel) -> SampleModel:
@@ -121,8 +131,9 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
     patch = Patch.from_dict(patch.to_dict())
     if note is None:
         note = round(patch["root_note"])
+    draws: dict = {}
     shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
-                           seed=options.seed)  # fmt: skip
+                           seed=options.seed, draws=draws)  # fmt: skip
     for _ in range(STRETCH_TRIES):
         length = shot.audio.shape[0] / shot.sample_rate
         if duration is None or options.patch is not None or length >= 0.95 * duration:
@@ -132,7 +143,7 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
         # release says, hence the tries); an edited patch is always rendered as given.
         patch = Patch.from_dict(stretch_decays(patch, 1.15 * duration / length).to_dict())
         shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
-                               seed=options.seed)  # fmt: skip
+                               seed=options.seed, draws=draws)  # fmt: skip
     category = patch.category
     result: dict[str, Any] = {
         "category": category,

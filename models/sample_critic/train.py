@@ -148,6 +148,12 @@ def _file_entry(directory: Path, name: str, role: str) -> dict[str, Any]:
 
 def train_critic(config: CriticConfig, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Render, listen, cross-validate, fit on everything, export. Returns the metrics."""
+    with warnings.catch_warnings():  # scikit-learn 1.9 deprecates SVC's Platt probabilities (pinned < 1.11)
+        warnings.simplefilter("ignore", FutureWarning)
+        return _train_critic(config, log)
+
+
+def _train_critic(config: CriticConfig, log: Callable[[str], None]) -> dict[str, Any]:
     shots, families = family_shots(smoke=config.smoke)
     audio, heard = render_family_shots(Path(config.soundfont), shots, families, duration_s=RENDER_SECONDS,
                                        sample_rate=LISTEN_RATE, log=log)  # fmt: skip
@@ -160,8 +166,6 @@ def train_critic(config: CriticConfig, *, log: Callable[[str], None] = print) ->
     critic = new_critic(config).fit(x, y)
     metrics["training_accuracy"] = round(float(critic.score(x, y)), 4)
     metrics["support_vectors"] = int(critic[-1].support_vectors_.shape[0])
-    with warnings.catch_warnings():  # scikit-learn 1.9 deprecates SVC's Platt probabilities (pinned < 1.11)
-        warnings.simplefilter("ignore", FutureWarning)
-        path = export_critic(critic, Path(config.out), x[:64], metrics=metrics, config=config)
+    path = export_critic(critic, Path(config.out), x[:64], metrics=metrics, config=config)
     log(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return metrics

@@ -1,0 +1,166 @@
+"""The sample critic: real listening features, the committed ONNX critic, FluidSynth renders, worker processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from promptdaw.inference_server.registry import ModelRegistry, sha256_file
+from promptdaw.inference_server.synthesis import critic as critic_module
+from promptdaw.inference_server.synthesis.constants import FAMILIES
+from promptdaw.inference_server.synthesis.critic import SampleCritic, hear_all, listen_to_candidates
+from promptdaw.inference_server.synthesis.listening import (
+    FEATURE_SIZE,
+    LISTEN_RATE,
+    N_FFT,
+    hear,
+    listening_features,
+    mel_filterbank,
+)
+from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core, sample_model
+
+PROVIDERS = ["CPUExecutionProvider"]
+
+
+@pytest.fixture(scope="module")
+def critic() -> SampleCritic:
+    registry = ModelRegistry(REPO / "models", providers=PROVIDERS)
+    return registry.get("sample-critic").attachment("critic", SampleCritic)
+
+
+def _decaying_tone(hz: float, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(round(seconds * LISTEN_RATE)) / LISTEN_RATE
+    return (np.sin(2 * np.pi * hz * t) * np.exp(-3 * t)).astype(np.float32)
+
+
+def test_mel_filterbank_covers_the_spectrum_in_order() -> None:
+    bank = mel_filterbank()
+    assert bank.shape[1] == N_FFT // 2 + 1
+    assert np.allclose(bank.sum(axis=1), 1.0, atol=1e-5)
+    centres = (bank * np.arange(bank.shape[1])).sum(axis=1)
+    assert np.all(np.diff(centres) > 0)
+
+
+def test_features_start_at_the_onset_and_refuse_silence() -> None:
+    tone = _decaying_tone(440.0)
+    features = listening_features(tone)
+    assert features.shape == (FEATURE_SIZE,) and np.isfinite(features).all()
+    late = np.concatenate([np.zeros(3000, np.float32), 0.1 * tone])  # quieter and later: the same sound
+    assert np.abs(listening_features(late) - features).max() < 0.1  # dB-scale values: float32 rounding only
+    brighter = listening_features(_decaying_tone(3520.0))
+    assert np.abs(brighter - features).max() > 1.0
+    with pytest.raises(ValueError, match="silence"):
+        listening_features(np.zeros(1000, np.float32))
+    with pytest.raises(ValueError, match=str(LISTEN_RATE)):
+        listening_features(tone, 44100)
+
+
+def test_committed_critic_knows_every_family(critic: SampleCritic) -> None:
+    assert set(critic.families) == set(FAMILIES)
+    probabilities = critic.family_probabilities(np.stack([listening_features(_decaying_tone(f)) for f in (110, 880)]))
+    assert probabilities.shape == (2, len(FAMILIES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_critic_names_soundfont_instruments(critic: SampleCritic) -> None:
+    """GM sounds it never heard in training (other notes and lengths than its examples) get their family."""
+    from promptdaw.models.stems.render import FLUIDR3_GM
+    from promptdaw.models.text2sample.sounds import OneShot, render_one_shots
+
+    shots = [
+        (OneShot("kick", ("kick",), 0, 36, 110, 0.15, True), "kick"),
+        (OneShot("snare", ("snare",), 0, 38, 90, 0.15, True), "snare"),
+        (OneShot("cymbal", ("crash",), 0, 49, 100, 0.15, True), "cymbal"),
+        (OneShot("strings", ("violin",), 40, 71, 90, 1.1), "strings"),
+        (OneShot("brass", ("trumpet",), 56, 63, 90, 0.9), "brass"),
+        (OneShot("bass", ("fingered bass",), 33, 35, 90, 0.7), "bass"),
+        (OneShot("keys", ("church organ",), 19, 57, 90, 1.2), "keys"),
+        (OneShot("bell", ("glockenspiel",), 9, 85, 90, 0.5), "bell"),
+    ]
+    audio = render_one_shots([s for s, _ in shots], FLUIDR3_GM, duration_s=1.5, sample_rate=LISTEN_RATE)
+    probabilities = critic.family_probabilities(np.stack([listening_features(a) for a in audio]))
+    named = [critic.families[i] for i in probabilities.argmax(axis=1)]
+    right = sum(n == family for n, (_, family) in zip(named, shots, strict=True))
+    assert right >= 7, list(zip(named, [f for _, f in shots], strict=True))
+
+
+def test_prompts_play_what_the_critic_hears_as_their_family(critic: SampleCritic) -> None:
+    """With the critic, the played patch sounds at least as much like the family as the network's own pick,
+    and more so for some prompts."""
+    registry = ModelRegistry(REPO / "models", providers=PROVIDERS)
+    listening = sample_model(registry)
+    assert listening.critic is not None
+    from promptdaw.inference_server.synthesis.generator import SampleModel
+
+    unaided = SampleModel(listening.model, listening.embedder, critic=None)
+    gains = []
+    prompts = (("trumpet", "brass", 65), ("saw lead", "lead", 74), ("shaker", "percussion", 70),
+               ("cello", "strings", 48), ("punchy kick", "kick", 36), ("rhodes", "keys", 62))  # fmt: skip
+    for prompt, family, note in prompts:
+        heard = []
+        for model in (listening, unaided):
+            patch, _ = model.predict(prompt, note=note, seed=3)
+            heard.append(listen_to_candidates(critic, [(patch, note, float(patch["hold_s"]))], family)[0])
+        assert heard[0] >= heard[1] - 1e-6, (prompt, heard)
+        gains.append(heard[0] - heard[1])
+    assert max(gains) > 0.1
+
+
+def test_a_dead_listening_worker_costs_no_request() -> None:
+    from promptdaw.inference_server.synthesis.patch import Patch
+
+    if critic_module._listeners() < 2:
+        pytest.skip("one core: candidates are heard in-process")
+    plays = [(Patch.from_dict({"params": {}}).physical(), note, 0.5) for note in (48, 60, 72)]
+    expected = [hear(*play) for play in plays]
+    pool = critic_module._shared_pool()
+    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))
+    victim = next(iter(pool._processes.values()))
+    victim.kill()
+    victim.join(10)
+    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))  # in-process this time
+    assert critic_module._shared_pool() is not pool  # and new workers next time
+    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))
+
+
+@pytest.mark.parametrize("critic_state", ["missing", "trained for other features"])
+def test_generation_without_a_usable_critic(tmp_path: Path, critic_state: str) -> None:
+    """No critic, or one this daemon cannot use: samples still come, from the network's own pick."""
+    names = ["text2sample", "minilm"] + (["sample_critic"] if critic_state != "missing" else [])
+    for name in names:
+        shutil.copytree(REPO / "models" / name, tmp_path / name, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    if critic_state != "missing":
+        config_path = tmp_path / "sample_critic" / "config.json"
+        config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "listen_seconds": 9.0}))
+        manifest_path = tmp_path / "sample_critic" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        for entry in manifest["files"]:
+            path = tmp_path / "sample_critic" / entry["path"]
+            entry.update(sha256=sha256_file(path), bytes=path.stat().st_size)
+        manifest_path.write_text(json.dumps(manifest))
+    model = sample_model(ModelRegistry(tmp_path, providers=PROVIDERS))
+    assert model.critic is None
+    result, payloads = generate_sample_core(model, SampleOptions(prompt="glassy bell E5", seed=2))
+    assert result["category"] == "bell" and np.isfinite(payloads[0].samples).all()
+
+
+def test_training_script_smoke_run(tmp_path: Path) -> None:
+    """The real training script on three programs and one kit: exported, checked and loadable."""
+    out = tmp_path / "sample_critic"
+    command = [sys.executable, str(REPO / "scripts" / "train_sample_critic.py"), "--smoke", "--out", str(out), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads(done.stdout)
+    assert metrics["training_accuracy"] > 0.5 and metrics["families"] >= 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "sample-critic" and manifest["metrics"] == metrics
+    loaded = ModelRegistry(tmp_path, providers=PROVIDERS).get("sample-critic").attachment("critic", SampleCritic)
+    probabilities = loaded.family_probabilities(listening_features(_decaying_tone(220.0))[None])
+    assert probabilities.shape == (1, len(loaded.families)) and abs(probabilities.sum() - 1.0) < 1e-4
