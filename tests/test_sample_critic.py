@@ -107,7 +107,8 @@ def test_prompts_play_what_the_critic_hears_as_their_family(critic: SampleCritic
         heard = []
         for model in (listening, unaided):
             patch, _ = model.predict(prompt, note=note, seed=3)
-            heard.append(listen_to_candidates(critic, [(patch, note, float(patch["hold_s"]))], family)[0])
+            scores, _ = listen_to_candidates(critic, [(patch, note, float(patch["hold_s"]))], family)
+            heard.append(float(scores[0]))
         assert heard[0] >= heard[1] - 1e-6, (prompt, heard)
         gains.append(heard[0] - heard[1])
     assert max(gains) > 0.1
@@ -120,14 +121,19 @@ def test_a_dead_listening_worker_costs_no_request() -> None:
         pytest.skip("one core: candidates are heard in-process")
     plays = [(Patch.from_dict({"params": {}}).physical(), note, 0.5) for note in (48, 60, 72)]
     expected = [hear(*play) for play in plays]
+
+    def same(heard: list) -> bool:
+        return all(np.allclose(a.features, b.features) and a.audible_s == b.audible_s
+                   for a, b in zip(heard, expected, strict=True))  # fmt: skip
+
     pool = critic_module._shared_pool()
-    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))
+    assert same(hear_all(plays))
     victim = next(iter(pool._processes.values()))
     victim.kill()
     victim.join(10)
-    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))  # in-process this time
+    assert same(hear_all(plays))  # in-process this time
     assert critic_module._shared_pool() is not pool  # and new workers next time
-    assert all(np.allclose(a, b) for a, b in zip(hear_all(plays), expected, strict=True))
+    assert same(hear_all(plays))
 
 
 @pytest.mark.parametrize("critic_state", ["missing", "trained for other features"])
@@ -164,3 +170,23 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
     loaded = ModelRegistry(tmp_path, providers=PROVIDERS).get("sample-critic").attachment("critic", SampleCritic)
     probabilities = loaded.family_probabilities(listening_features(_decaying_tone(220.0))[None])
     assert probabilities.shape == (1, len(loaded.families)) and abs(probabilities.sum() - 1.0) < 1e-4
+
+
+def test_what_the_critic_hears_of_a_length() -> None:
+    """The audible length it reports is the one-shot trim's (-60 dB); a sound still ringing when
+    listening stops is marked cut."""
+    from promptdaw.inference_server.synthesis.generator import lengthened
+    from promptdaw.inference_server.synthesis.patch import Patch
+
+    short = Patch.from_dict({"params": {"amp_attack_s": 0.002, "amp_decay_s": 0.1, "amp_sustain": 0.0,
+                                        "release_s": 0.05, "noise_level_db": -60.0, "click_db": -60.0,
+                                        "bell_level_db": -60.0}})  # fmt: skip
+    heard = hear(short.physical(), 60, 0.05)
+    assert heard is not None and not heard.cut and 0.1 < heard.audible_s < 1.0
+    assert lengthened(short, heard.audible_s, 0.9 * heard.audible_s) is short  # long enough already
+    longer = lengthened(short, heard.audible_s, 3.0)
+    assert longer["amp_decay_s"] > short["amp_decay_s"]
+    assert lengthened(short, 1.0, 3.0, exact=False) is short  # a lower bound: no guess
+    held = Patch.from_dict({"params": {"amp_sustain": 1.0, "release_s": 2.0}})
+    ringing = hear(held.physical(), 60, 2.0)
+    assert ringing is not None and ringing.cut and ringing.audible_s > 1.0

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import ModelUnavailable
 from ..runtime import OnnxModel
-from .listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, hear
+from .listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, Heard, hear
 from .patch import Patch
 
 __all__ = ["KIND", "MAX_LISTENERS", "SampleCritic", "hear_all", "listen_to_candidates"]
@@ -87,7 +87,7 @@ def _discard_pool(broken: ProcessPoolExecutor) -> None:
     broken.shutdown(wait=False, cancel_futures=True)
 
 
-def hear_all(plays: Sequence[tuple[Mapping[str, np.ndarray | float], int, float]]) -> list[np.ndarray | None]:
+def hear_all(plays: Sequence[tuple[Mapping[str, np.ndarray | float], int, float]]) -> list[Heard | None]:
     """:func:`~.listening.hear` for each ``(controls, note, gate_s)``, in parallel where there are cores.
 
     A worker that dies (killed, out of memory) costs no request: the pool is replaced and this
@@ -106,15 +106,15 @@ def hear_all(plays: Sequence[tuple[Mapping[str, np.ndarray | float], int, float]
         return [hear(*play) for play in plays]
 
 
-def listen_to_candidates(critic: SampleCritic, plays: Sequence[tuple[Patch, int, float]], family: str) -> np.ndarray:
-    """The critic's likeness to ``family`` of each ``(patch, note, gate_s)`` play; 0 for a candidate
-    that renders silence, and for every candidate when the critic does not know ``family``."""
+def listen_to_candidates(
+    critic: SampleCritic, plays: Sequence[tuple[Patch, int, float]], family: str
+) -> tuple[np.ndarray, list[Heard | None]]:
+    """The critic's likeness to ``family`` of each ``(patch, note, gate_s)`` play, and what it heard of
+    each (None: silence, which scores 0; every score is 0 when the critic does not know ``family``)."""
+    heard = hear_all([(patch.physical(), note, gate) for patch, note, gate in plays])
     scores = np.zeros(len(plays))
-    if family not in critic.families:
-        return scores
-    described = hear_all([(patch.physical(), note, gate) for patch, note, gate in plays])
-    heard = [i for i, features in enumerate(described) if features is not None]
-    if heard:
-        features = np.stack([described[i] for i in heard])
-        scores[heard] = critic.family_probabilities(features)[:, critic.families.index(family)]
-    return scores
+    audible = [i for i, h in enumerate(heard) if h is not None]
+    if audible and family in critic.families:
+        features = np.stack([heard[i].features for i in audible])  # type: ignore[union-attr]
+        scores[audible] = critic.family_probabilities(features)[:, critic.families.index(family)]
+    return scores, heard

@@ -20,6 +20,7 @@ from ..music.embedding import Embedder
 from ..runtime import OnnxModel
 from .constants import CATEGORIES, CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S, PEAK_DBFS
 from .critic import SampleCritic, listen_to_candidates
+from .listening import Heard
 from .patch import DEFAULT_SEED_STRENGTH, PARAM_BY_NAME, PARAMS, Patch
 from .synth import T60, NoiseDraw, draw_noise, render, sound_length_s, uses_noise
 
@@ -32,6 +33,7 @@ __all__ = [
     "choose_candidate",
     "finish_one_shot",
     "gate_for_length",
+    "lengthened",
     "render_one_shot",
     "stretch_decays",
 ]
@@ -48,6 +50,11 @@ CANDIDATE_FLOOR = 0.3
 LISTENING_ROUND = 4
 #: ...and stops after a round in which one is more likely of the family than of all others together.
 CONFIDENT = 0.5
+#: A sound asked to last ``duration_s`` that ends sooner than this share of it gets longer decays...
+LENGTH_TOLERANCE = 0.95
+#: ...aiming this much past the length (a note already faded when released ends sooner than its
+#: release says).
+STRETCH_MARGIN = 1.15
 #: Audio below this level relative to the peak is trimmed from both ends.
 TRIM_DB = -60.0
 #: DC blocker.
@@ -129,31 +136,44 @@ class SampleModel:
         chosen = proposals[pick]
         if self.critic is not None:
             likeliest_first = [proposals[i] for i in np.argsort(-candidates[-1], kind="stable")]
-            chosen = _listen(self.critic, likeliest_first, category, note, duration_s)
+            chosen, heard = _listen(self.critic, likeliest_first, category, note, duration_s)
+            if duration_s is not None and heard is not None:
+                chosen = lengthened(chosen, heard.audible_s, duration_s, exact=not heard.cut)
         return chosen, {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
 
 
 def _listen(critic: SampleCritic, proposals: list[Patch], category: str, note: int | None,
-            duration_s: float | None) -> Patch:  # fmt: skip
-    """The proposal the critic hears likeliest as ``category``'s family, each played as it would be.
+            duration_s: float | None) -> tuple[Patch, Heard | None]:  # fmt: skip
+    """The proposal the critic hears likeliest as ``category``'s family, each played as it would be,
+    and what the critic heard of it.
 
     ``proposals`` come likeliest first and are heard ``LISTENING_ROUND`` at a time, until one is
     ``CONFIDENT``ly of the family: most prompts are settled by the first round, at half the cost.
     """
     family = CATEGORY_FAMILY[category]
-    best, best_score = proposals[0], -1.0
+    best: tuple[Patch, Heard | None] = (proposals[0], None)
+    best_score = -1.0
     for first in range(0, len(proposals), LISTENING_ROUND):
         plays = []
         for patch in proposals[first : first + LISTENING_ROUND]:
             played = note if note is not None else round(patch["root_note"])
             gate = float(patch["hold_s"]) if duration_s is None else gate_for_length(patch, duration_s)
             plays.append((patch, played, gate))
-        scores = listen_to_candidates(critic, plays, family)
+        scores, heard = listen_to_candidates(critic, plays, family)
         if scores.max() > best_score:
-            best, best_score = plays[int(np.argmax(scores))][0], float(scores.max())
+            k = int(np.argmax(scores))
+            best, best_score = (plays[k][0], heard[k]), float(scores[k])
         if best_score >= CONFIDENT:
             break
     return best
+
+
+def lengthened(patch: Patch, audible_s: float, duration_s: float, *, exact: bool = True) -> Patch:
+    """``patch``, or a copy with decays long enough to sound for ``duration_s`` when it sounded only
+    ``audible_s`` (``LENGTH_TOLERANCE``); unchanged when ``audible_s`` is not ``exact`` (a lower bound)."""
+    if not exact or audible_s >= LENGTH_TOLERANCE * duration_s:
+        return patch
+    return Patch.from_dict(stretch_decays(patch, STRETCH_MARGIN * duration_s / max(audible_s, 1e-3)).to_dict())
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

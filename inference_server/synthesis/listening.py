@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -21,7 +22,7 @@ import scipy.fft
 
 from .synth import NoiseDraw, draw_noise, render, sound_length_s, uses_noise
 
-__all__ = ["FEATURE_SIZE", "LISTEN_RATE", "LISTEN_SECONDS", "hear", "listening_features", "mel_filterbank"]
+__all__ = ["FEATURE_SIZE", "LISTEN_RATE", "LISTEN_SECONDS", "Heard", "hear", "listening_features", "mel_filterbank"]
 
 #: The critic hears sounds at this rate (the synthesiser renders candidates at it directly).
 LISTEN_RATE = 22050
@@ -119,19 +120,35 @@ def listening_features(mono: np.ndarray, sample_rate: int = LISTEN_RATE) -> np.n
     return np.concatenate([profile, movement, attack, np.maximum(envelope, -80.0) / 10.0, noisiness]).astype(np.float32)
 
 
-def hear(controls: Mapping[str, np.ndarray | float], note: int, gate_s: float) -> np.ndarray | None:
+@dataclass(frozen=True)
+class Heard:
+    """What the critic heard of one candidate."""
+
+    features: np.ndarray  # float32 [FEATURE_SIZE]
+    #: Seconds until the last sample within 60 dB of the peak (the one-shot trim's threshold).
+    audible_s: float
+    #: Whether it was still sounding when listening stopped (``audible_s`` is then a lower bound).
+    cut: bool
+
+
+def hear(controls: Mapping[str, np.ndarray | float], note: int, gate_s: float) -> Heard | None:
     """Play a patch's controls at ``note`` held ``gate_s`` and describe its first ``LISTEN_SECONDS``
     (:func:`listening_features`); None when it renders silence or non-finite samples.
 
     Rendered mono at the listening rate, with the tonal layers at a reduced rate where they fit
     (``fast``): below 11 kHz, what is heard is what would be played.
     """
-    n = max(1, math.ceil(min(sound_length_s(controls, gate_s), LISTEN_SECONDS) * LISTEN_RATE))
+    whole = sound_length_s(controls, gate_s)
+    n = max(1, math.ceil(min(whole, LISTEN_SECONDS) * LISTEN_RATE))
     noise = _listening_noise() if uses_noise(controls) else None
     audio = render(controls, note, gate_s, n, LISTEN_RATE, noise, fast=True).mean(axis=1)
-    if not (np.isfinite(audio).all() and np.abs(audio).max() > 1e-6):
+    level = np.abs(audio)
+    if not (np.isfinite(audio).all() and level.max() > 1e-6):
         return None
-    return listening_features(audio, LISTEN_RATE)
+    last = int(np.flatnonzero(level > level.max() * 1e-3)[-1]) + 1
+    # The render's last milliseconds are faded out: sounding up to there is sounding to the end.
+    cut = whole > LISTEN_SECONDS and last >= n - round(0.02 * LISTEN_RATE)
+    return Heard(listening_features(audio, LISTEN_RATE), last / LISTEN_RATE, cut)
 
 
 @cache

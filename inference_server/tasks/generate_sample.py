@@ -29,7 +29,7 @@ from ..runtime import OnnxModel
 from ..synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
 from ..synthesis.critic import KIND as CRITIC_KIND
 from ..synthesis.critic import SampleCritic
-from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, render_one_shot, stretch_decays
+from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, lengthened, render_one_shot
 from ..synthesis.patch import Patch
 from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
@@ -135,13 +135,15 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
     shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
                            seed=options.seed, draws=draws)  # fmt: skip
     for _ in range(STRETCH_TRIES):
-        length = shot.audio.shape[0] / shot.sample_rate
-        if duration is None or options.patch is not None or length >= 0.95 * duration:
+        if duration is None or options.patch is not None:  # an edited patch is rendered as given
             break
         # A sound that dies away before the requested length ("a 3 second downlifter") gets
-        # proportionally longer decays (a note already faded when released ends sooner than its
-        # release says, hence the tries); an edited patch is always rendered as given.
-        patch = Patch.from_dict(stretch_decays(patch, 1.15 * duration / length).to_dict())
+        # proportionally longer decays; a note already faded when released ends sooner than its
+        # release says, hence the tries.
+        longer = lengthened(patch, shot.audio.shape[0] / shot.sample_rate, duration)
+        if longer is patch:
+            break
+        patch = longer
         shot = render_one_shot(patch, note=note, duration_s=duration, sample_rate=options.sample_rate,
                                seed=options.seed, draws=draws)  # fmt: skip
     category = patch.category
