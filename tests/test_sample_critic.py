@@ -190,3 +190,41 @@ def test_what_the_critic_hears_of_a_length() -> None:
     held = Patch.from_dict({"params": {"amp_sustain": 1.0, "release_s": 2.0}})
     ringing = hear(held.physical(), 60, 2.0)
     assert ringing is not None and ringing.cut and ringing.audible_s > 1.0
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").glob("*/children") for child in task.read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's bookkeeping is left
+
+
+def test_listening_workers_leave_with_a_killed_daemon(tmp_path: Path) -> None:
+    """A daemon killed outright (no goodbye) leaves no listening workers behind."""
+    import time
+
+    from promptdaw.inference_server.client import Client
+    from promptdaw.launcher import free_endpoint, spawn_daemon, wait_until_serving
+
+    if critic_module._listeners() < 2:
+        pytest.skip("one core: no listening workers")
+    endpoint, log = free_endpoint(), tmp_path / "daemon.log"
+    process = spawn_daemon(endpoint, log, ["--models-dir", str(REPO / "models")])
+    try:
+        wait_until_serving(endpoint, process, log)
+        with Client(endpoint, timeout_s=60) as client:
+            client.request("generate-sample", {"prompt": "trumpet F4", "seed": 2})
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)]

@@ -10,10 +10,15 @@
 Nothing here imports torch.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .constants import CATEGORIES, CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE
-from .generator import SampleModel, render_one_shot
-from .instrument import GM_DRUM_SOUNDS, NeuralInstrument
-from .patch import PARAMS, Patch
+
+if TYPE_CHECKING:
+    from .generator import SampleModel, render_one_shot
+    from .instrument import GM_DRUM_SOUNDS, NeuralInstrument
+    from .patch import PARAMS, Patch
 
 __all__ = [
     "CATEGORIES",
@@ -26,3 +31,16 @@ __all__ = [
     "SampleModel",
     "render_one_shot",
 ]
+
+#: Imported on first use, so that the critic's listening workers, which need only the
+#: synthesiser, do not load onnxruntime, pedalboard and the tokenizer.
+_LAZY = {"SampleModel": ".generator", "render_one_shot": ".generator", "GM_DRUM_SOUNDS": ".instrument",
+         "NeuralInstrument": ".instrument", "PARAMS": ".patch", "Patch": ".patch"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 KIND = "sample-critic"
 #: Worker processes that render candidates for the critic (fewer on machines with fewer cores).
 MAX_LISTENERS = 4
+#: How often a listening worker checks that the daemon that started it is still there.
+PARENT_CHECK_S = 1.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -75,8 +78,20 @@ def _shared_pool() -> ProcessPoolExecutor:
             for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ.setdefault(name, "1")
             # spawn, not fork: the daemon has threads (ZeroMQ, onnxruntime) a fork would copy mid-flight.
-            _pool = ProcessPoolExecutor(_listeners(), mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(_listeners(), mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_leave_with, initargs=(os.getpid(),))  # fmt: skip
         return _pool
+
+
+def _leave_with(parent: int) -> None:
+    """In a listening worker: exit when the daemon is gone, even if it was killed (no goodbye)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="promptdaw-parent-watch", daemon=True).start()
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-import scipy.fft
 
 from .synth import NoiseDraw, draw_noise, render, sound_length_s, uses_noise
 
@@ -99,9 +98,10 @@ def listening_features(mono: np.ndarray, sample_rate: int = LISTEN_RATE) -> np.n
     padded = np.pad(x, (N_FFT // 2, N_FFT // 2))
     starts = np.arange(0, len(padded) - N_FFT + 1, HOP)
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    # scipy's float32 FFT: numpy's float32 transform is several times slower than its float64 one.
-    spectrum = scipy.fft.rfft(frames.astype(np.float32) * _window(), axis=1)
-    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float64) + 1e-12  # [frames, bins]
+    # float64: numpy's float32 FFT is several times slower (and scipy.fft takes longer to import
+    # into each listening worker than it saves).
+    spectrum = np.fft.rfft(frames * _window(), axis=1)
+    power = spectrum.real**2 + spectrum.imag**2 + 1e-12  # [frames, bins]
     mel = power @ mel_filterbank(LISTEN_RATE, N_FFT, N_MELS).T  # [frames, mels]
     log_mel = 10.0 * np.log10(mel + 1e-10)
     frame_db = 10.0 * np.log10(mel.sum(axis=1) + 1e-10)
@@ -163,6 +163,6 @@ def _listening_noise() -> NoiseDraw:
 
 @cache
 def _window() -> np.ndarray:
-    window = np.hanning(N_FFT).astype(np.float32)
+    window = np.hanning(N_FFT)
     window.setflags(write=False)
     return window
