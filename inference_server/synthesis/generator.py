@@ -48,8 +48,10 @@ CANDIDATE_FLOOR = 0.3
 #: The critic hears the network's likeliest candidates in rounds of this many (a round costs a
 #: render per candidate, in parallel on the listening workers)...
 LISTENING_ROUND = 4
-#: ...and stops after a round in which one is more likely of the family than of all others together.
+#: ...and stops after a round in which one is more likely of the family than of all others together;
 CONFIDENT = 0.5
+#: when none of them reaches this, it also hears the prompt's own likeliest (seeded requests only).
+HOPELESS = 0.1
 #: A sound asked to last ``duration_s`` that ends sooner than this share of it gets longer decays...
 LENGTH_TOLERANCE = 0.95
 #: ...aiming this much past the length (a note already faded when released ends sooner than its
@@ -136,26 +138,35 @@ class SampleModel:
         chosen = proposals[pick]
         if self.critic is not None:
             likeliest_first = [proposals[i] for i in np.argsort(-candidates[-1], kind="stable")]
-            chosen, heard = _listen(self.critic, likeliest_first, category, note, duration_s)
+            fallback: list[Patch] = []
+            if seed is not None:  # the prompt's own likeliest candidates, its embedding not moved
+                own = [Patch(unit, category).varied(DEFAULT_SEED_STRENGTH, seed).steady() for unit in patches[0]]
+                fallback = [own[i] for i in np.argsort(-candidates[0], kind="stable")[:LISTENING_ROUND]]
+            chosen, heard = _listen(self.critic, likeliest_first, category, note, duration_s, fallback)
             if duration_s is not None and heard is not None:
                 chosen = lengthened(chosen, heard.audible_s, duration_s, exact=not heard.cut)
         return chosen, {c: float(p) for c, p in zip(CATEGORIES, probs, strict=True)}
 
 
 def _listen(critic: SampleCritic, proposals: list[Patch], category: str, note: int | None,
-            duration_s: float | None) -> tuple[Patch, Heard | None]:  # fmt: skip
+            duration_s: float | None, fallback: list[Patch]) -> tuple[Patch, Heard | None]:  # fmt: skip
     """The proposal the critic hears likeliest as ``category``'s family, each played as it would be,
     and what the critic heard of it.
 
     ``proposals`` come likeliest first and are heard ``LISTENING_ROUND`` at a time, until one is
     ``CONFIDENT``ly of the family: most prompts are settled by the first round, at half the cost.
+    When the best of them scores below ``HOPELESS`` (the seed led away from the family), one more
+    round hears the ``fallback`` proposals.
     """
     family = CATEGORY_FAMILY[category]
     best: tuple[Patch, Heard | None] = (proposals[0], None)
     best_score = -1.0
-    for first in range(0, len(proposals), LISTENING_ROUND):
+    rounds = [proposals[i : i + LISTENING_ROUND] for i in range(0, len(proposals), LISTENING_ROUND)]
+    for number, group in enumerate([*rounds, fallback]):
+        if (number == len(rounds) and best_score >= HOPELESS) or not group:
+            break
         plays = []
-        for patch in proposals[first : first + LISTENING_ROUND]:
+        for patch in group:
             played = note if note is not None else round(patch["root_note"])
             gate = float(patch["hold_s"]) if duration_s is None else gate_for_length(patch, duration_s)
             plays.append((patch, played, gate))
