@@ -228,3 +228,19 @@ def test_listening_workers_leave_with_a_killed_daemon(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(_running(pid) for pid in workers):
         time.sleep(0.2)
     assert not [pid for pid in workers if _running(pid)]
+
+
+def test_listen_modes() -> None:
+    """ "off" plays the network's own pick; "quick" hears only the four likeliest; anything else is refused."""
+    from promptdaw.inference_server.synthesis.generator import SampleModel
+
+    listening = sample_model(ModelRegistry(REPO / "models", providers=PROVIDERS))
+    unaided = SampleModel(listening.model, listening.embedder, critic=None)
+    for prompt in ("trumpet", "closed hi-hat"):
+        off, _ = listening.predict(prompt, note=60, seed=5, listen="off")
+        plain, _ = unaided.predict(prompt, note=60, seed=5)
+        assert np.array_equal(off.unit, plain.unit)
+        quick, _ = listening.predict(prompt, note=60, seed=5, listen="quick")
+        assert quick.category == off.category
+    with pytest.raises(ValueError, match="listen"):
+        listening.predict("trumpet", note=60, listen="loud")

@@ -185,6 +185,7 @@ def test_vary_strength_stays_close(client: Client) -> None:
         ({"prompt": "kick", "duration_s": 0}, "duration_s"),
         ({}, "needs params.prompt"),
         ({"patch": "not a patch"}, "patch must be"),
+        ({"prompt": "kick", "listen": "loud"}, "listen must be one of"),
     ],
 )
 def test_bad_input_is_refused_and_the_daemon_keeps_serving(client: Client, params: dict, match: str) -> None:
@@ -278,3 +279,13 @@ def test_earlier_fits_widen_to_todays_controls() -> None:
     assert widen_fits(wide) is wide
     with pytest.raises(ValueError, match="controls"):
         widen_fits(FitResult(np.arange(2), np.zeros((2, 5), np.float32), np.ones(2), np.ones(2)))
+
+
+def test_listen_off_plays_the_networks_pick_through_the_daemon(client: Client) -> None:
+    """The same prompt and seed with and without the critic: both valid one-shots of the category."""
+    heard, _ = sample(client, prompt="trumpet F4", seed=4)
+    plain, audio = sample(client, prompt="trumpet F4", seed=4, listen="off")
+    assert heard["category"] == plain["category"] == "brass"
+    assert np.isfinite(audio).all()
+    again, _ = sample(client, prompt="trumpet F4", seed=4, listen="off")
+    assert again["patch"] == plain["patch"]

@@ -28,6 +28,7 @@ __all__ = [
     "CANDIDATE_FLOOR",
     "DEFAULT_VELOCITY",
     "EMBEDDING_SEED_SPREAD",
+    "LISTEN_MODES",
     "OneShot",
     "SampleModel",
     "choose_candidate",
@@ -52,6 +53,7 @@ LISTENING_ROUND = 4
 CONFIDENT = 0.5
 #: when none of them reaches this, it also hears the prompt's own likeliest (seeded requests only).
 HOPELESS = 0.1
+LISTEN_MODES = ("thorough", "quick", "off")
 #: A sound asked to last ``duration_s`` that ends sooner than this share of it gets longer decays...
 LENGTH_TOLERANCE = 0.95
 #: ...aiming this much past the length (a note already faded when released ends sooner than its
@@ -99,6 +101,7 @@ class SampleModel:
         velocity: float = DEFAULT_VELOCITY,
         seed: int | None = None,
         duration_s: float | None = None,
+        listen: str = "thorough",
     ) -> tuple[Patch, dict[str, float]]:
         """The patch for a description, and the category probabilities.
 
@@ -109,6 +112,10 @@ class SampleModel:
                 ``EMBEDDING_SEED_SPREAD`` and varies the candidates by a small ``vary`` step, for
                 another plausible sound of the same category.
             duration_s: the sound's length, if asked for (the critic hears it held that long).
+            listen: how the critic, if installed, chooses among the candidates: "thorough" (all
+                of them as needed and, with a seed, the prompt's own when none of the seed's sounds
+                like the family: one-shots), "quick" (the four likeliest: a loop's instruments) or
+                "off" (the network's likeliest: a loop's kit pieces, each of which would be heard).
 
         With a critic, the candidate it hears likeliest as the category's family is played;
         without one, the network's likeliest (:func:`choose_candidate`).
@@ -136,12 +143,16 @@ class SampleModel:
             proposals = [p.varied(DEFAULT_SEED_STRENGTH, seed) for p in proposals]
         proposals = [p.steady() for p in proposals]
         chosen = proposals[pick]
-        if self.critic is not None:
+        if listen not in LISTEN_MODES:
+            raise ValueError(f"listen must be one of {LISTEN_MODES}, got {listen!r}")
+        if self.critic is not None and listen != "off":
             likeliest_first = [proposals[i] for i in np.argsort(-candidates[-1], kind="stable")]
             fallback: list[Patch] = []
-            if seed is not None:  # the prompt's own likeliest candidates, its embedding not moved
+            if seed is not None and listen == "thorough":  # the prompt's own likeliest, embedding not moved
                 own = [Patch(unit, category).varied(DEFAULT_SEED_STRENGTH, seed).steady() for unit in patches[0]]
                 fallback = [own[i] for i in np.argsort(-candidates[0], kind="stable")[:LISTENING_ROUND]]
+            if listen == "quick":
+                likeliest_first = likeliest_first[:LISTENING_ROUND]
             chosen, heard = _listen(self.critic, likeliest_first, category, note, duration_s, fallback)
             if duration_s is not None and heard is not None:
                 chosen = lengthened(chosen, heard.audible_s, duration_s, exact=not heard.cut)

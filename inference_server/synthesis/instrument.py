@@ -99,12 +99,14 @@ class NeuralInstrument:
         self._bank_lengths: dict[int, int] = {}
         self._lock = threading.Lock()
         if not self.drums:
-            self._patches[None] = self._predict(self._text)
+            # The sample critic hears the instrument's candidates once (the loop budget allows
+            # that for a few parts, not for every kit piece as well).
+            self._patches[None] = self._predict(self._text, "quick")
 
     # ------------------------------------------------------------------ patches
 
-    def _predict(self, text: str) -> Patch:
-        patch, _ = self._model.predict(text, note=None, velocity=DEFAULT_VELOCITY, seed=self.seed)
+    def _predict(self, text: str, listen: str) -> Patch:
+        patch, _ = self._model.predict(text, note=None, velocity=DEFAULT_VELOCITY, seed=self.seed, listen=listen)
         return patch
 
     def patch_for(self, pitch: int) -> Patch:
@@ -114,7 +116,7 @@ class NeuralInstrument:
             patch = self._patches.get(key)
         if patch is None:
             piece = GM_DRUM_SOUNDS.get(int(pitch), "percussion hit")
-            patch = self._predict(f"{piece}, {self._text}")
+            patch = self._predict(f"{piece}, {self._text}", "off")
             with self._lock:
                 self._patches[key] = patch
         return patch

@@ -5,7 +5,8 @@ root note), ``velocity`` (1..127, 100), ``duration_s`` (the sample's whole lengt
 prompt's, else the patch's hold time plus its release), ``seed`` (0), ``patch`` (a patch
 dict from an earlier result, possibly edited: re-rendered as is, the prompt only filling
 controls it leaves out), ``vary_from`` + ``strength`` (a seeded variation of a given patch,
-0 = identical .. 1 = far), ``model``.
+0 = identical .. 1 = far), ``listen`` (how the sample critic chooses among the model's
+candidates: "thorough", "quick" or "off"), ``model``.
 
 The core (:func:`generate_sample_core`) is socket-free, for benchmarks and the evaluation.
 """
@@ -29,7 +30,7 @@ from ..runtime import OnnxModel
 from ..synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
 from ..synthesis.critic import KIND as CRITIC_KIND
 from ..synthesis.critic import SampleCritic
-from ..synthesis.generator import DEFAULT_VELOCITY, SampleModel, lengthened, render_one_shot
+from ..synthesis.generator import DEFAULT_VELOCITY, LISTEN_MODES, SampleModel, lengthened, render_one_shot
 from ..synthesis.patch import Patch
 from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
@@ -78,6 +79,7 @@ class SampleOptions:
     vary_from: dict | None = None
     strength: float = 0.3
     sample_rate: int = DEFAULT_SAMPLE_RATE
+    listen: str = "thorough"
 
     @classmethod
     def from_request(cls, request: Request) -> SampleOptions:
@@ -93,6 +95,9 @@ class SampleOptions:
         if duration is not None:
             duration_s = number_param(request, "duration_s", 1.0, lo=MIN_DURATION_S, hi=MAX_DURATION_S)
         rate = number_param(request, "sample_rate", DEFAULT_SAMPLE_RATE, lo=8000, hi=192000, integer=True)
+        listen = string_param(request, "listen", "thorough")
+        if listen not in LISTEN_MODES:
+            raise InvalidParams(f"listen must be one of {', '.join(LISTEN_MODES)}, got {listen!r}")
         return cls(
             prompt=string_param(request, "prompt"),
             note=None if note is None else parse_note_param(note),
@@ -103,6 +108,7 @@ class SampleOptions:
             vary_from=params.get("vary_from"),
             strength=number_param(request, "strength", 0.3, lo=0.0, hi=1.0),
             sample_rate=int(rate),
+            listen=str(listen),
         )
 
 
@@ -125,7 +131,7 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
         if model is None:
             raise InvalidParams("generate-sample needs a text2sample model to read a prompt")
         patch, probabilities = model.predict(read.text, note=note, velocity=options.velocity, seed=options.seed,
-                                             duration_s=duration)  # fmt: skip
+                                             duration_s=duration, listen=options.listen)  # fmt: skip
     # Render exactly what the returned patch says (its values are rounded to 6 digits), so sending
     # it back unchanged gives bit-identical audio.
     patch = Patch.from_dict(patch.to_dict())
