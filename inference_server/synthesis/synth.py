@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
 import soxr
@@ -110,11 +111,34 @@ class NoiseDraw:
 
 def draw_noise(rng: np.random.Generator, n_samples: int, sample_rate: int) -> NoiseDraw:
     frames = frame_layout(n_samples, sample_rate)
-    pairs = rng.standard_normal((2, frames.count, frames.bins, 2), dtype=np.float32)
-    pairs *= np.float32(math.sqrt(0.5))
+    pairs = _normal_samples(rng, (2, frames.count, frames.bins, 2)) * np.float32(math.sqrt(0.5))
     spectra = pairs.view(np.complex64)[..., 0]  # (real, imaginary) pairs read as complex, no copy
-    click = rng.standard_normal(min(n_samples, round(CLICK_S * sample_rate)), dtype=np.float32)
+    click = _normal_samples(rng, (min(n_samples, round(CLICK_S * sample_rate)),))
     return NoiseDraw(spectra, click)
+
+
+#: Random bits per standard-normal sample of a noise draw.
+NORMAL_TABLE_BITS = 16
+
+
+def _normal_samples(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard-normal float32 samples, looked up from random 16-bit integers (:func:`_normal_table`).
+
+    A second's noise draw is 360,000 samples: numpy's normal sampler takes 3 ms of a 1 s one-shot's
+    budget, the look-up under 1 ms, and noise shaped from either is the same to the ear (and to
+    every statistic up to the cut tails, 4.3 sigma).
+    """
+    return _normal_table().take(rng.integers(0, 1 << NORMAL_TABLE_BITS, shape, dtype=np.uint16))
+
+
+@lru_cache(maxsize=1)
+def _normal_table() -> np.ndarray:
+    """The standard normal's quantiles at the middles of 2**16 equally likely steps, scaled to unit variance."""
+    steps, normal = 1 << NORMAL_TABLE_BITS, NormalDist()
+    quantiles = np.array([normal.inv_cdf((i + 0.5) / steps) for i in range(steps)])
+    table = (quantiles / quantiles.std()).astype(np.float32)
+    table.flags.writeable = False
+    return table
 
 
 # --------------------------------------------------------------------------- shared maths
@@ -231,9 +255,17 @@ def _horner(levels: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def _wrapped32(theta: np.ndarray) -> np.ndarray:
+    """float64 phases wrapped to [0, 2 pi) as float32: ``np.mod``'s result, in half its time (floor, not fmod)."""
+    turns = theta * (1.0 / (2 * np.pi))
+    turns -= np.floor(turns)
+    turns *= 2 * np.pi
+    return turns.astype(np.float32)
+
+
 def _unit_phasor(theta: np.ndarray) -> np.ndarray:
-    """exp(i theta) as complex64 from wrapped float64 phases."""
-    theta32 = theta.astype(np.float32)
+    """exp(i theta) as complex64 from float64 phases."""
+    theta32 = _wrapped32(theta)
     phasor = np.empty(theta.shape, dtype=np.complex64)
     phasor.real = np.cos(theta32)
     phasor.imag = np.sin(theta32)
@@ -460,7 +492,7 @@ def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: floa
             for ratio, offset in zip(ratios, (0.0, *UNISON_PHASES), strict=False):
                 # 1.0 * phase + 0.0 is phase (phases are never -0.0): the main voice skips two passes.
                 moved = phase if (ratio, offset) == (1.0, 0.0) else ratio * phase + offset
-                carrier = _unit_phasor(np.mod(moved, 2 * np.pi))
+                carrier = _unit_phasor(moved)
                 voices.append((carrier * _horner(levels[:count], carrier * damping)).imag)
             amp = _adsr(t32, float(c["amp_attack_s"]), float(c["amp_decay_s"]), float(c["amp_sustain"]), release, gate)
             amp *= np.float32(harm_gain)
@@ -479,7 +511,7 @@ def _pitched_layers(c: Mapping[str, np.ndarray | float], note: float, gate: floa
             if ratio * f0_max >= NYQUIST_GUARD * sr or level < SKIP_GAIN:
                 continue
             decay = np.exp(-t32 * np.float32(math.sqrt(ratio / BELL_RATIOS[0]) / float(c["bell_decay_s"])))
-            bell += np.float32(level) * decay * np.sin(np.mod(ratio * phase, 2 * np.pi).astype(np.float32))
+            bell += np.float32(level) * decay * np.sin(_wrapped32(ratio * phase))
         out += bell * attack * tail * np.float32(bell_gain)
 
 
