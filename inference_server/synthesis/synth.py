@@ -111,7 +111,8 @@ class NoiseDraw:
 
 def draw_noise(rng: np.random.Generator, n_samples: int, sample_rate: int) -> NoiseDraw:
     frames = frame_layout(n_samples, sample_rate)
-    pairs = _normal_samples(rng, (2, frames.count, frames.bins, 2)) * np.float32(math.sqrt(0.5))
+    pairs = _normal_samples(rng, (2, frames.count, frames.bins, 2))
+    pairs *= np.float32(math.sqrt(0.5))
     spectra = pairs.view(np.complex64)[..., 0]  # (real, imaginary) pairs read as complex, no copy
     click = _normal_samples(rng, (min(n_samples, round(CLICK_S * sample_rate)),))
     return NoiseDraw(spectra, click)
