@@ -24,17 +24,17 @@ from typing import Any
 
 import zmq
 
-from .. import __version__
-from .errors import (
+from promptdaw import __version__
+from promptdaw.inference_server.errors import (
     InvalidParams,
     JobNotFound,
     PromptdawError,
     ProtocolError,
     ServerBusy,
 )
-from .jobs import CancelReason, Job, JobContext, JobState, Outbox, Outgoing
-from .params import number_param, string_param
-from .protocol import (
+from promptdaw.inference_server.jobs import CancelReason, Job, JobContext, JobState, Outbox, Outgoing
+from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.protocol import (
     DEFAULT_ENDPOINT,
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -46,10 +46,10 @@ from .protocol import (
     encode_progress,
     encode_result,
 )
-from .registry import ModelRegistry
-from .runtime import available_providers, select_providers
-from .security import secure_server_socket
-from .tasks import DEFAULT_TIMEOUTS_S, TASKS
+from promptdaw.inference_server.security import secure_server_socket
+from promptdaw.inference_server.tasks import DEFAULT_TIMEOUTS_S, TASKS
+from promptdaw.runtime.onnx import available_providers, select_providers
+from promptdaw.runtime.registry import ModelRegistry
 
 __all__ = ["Daemon", "DaemonConfig"]
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from .errors import JobCancelled, JobTimeout, PromptdawError
-from .protocol import Payload, Request
+from promptdaw.inference_server.errors import JobCancelled, JobTimeout, PromptdawError
+from promptdaw.inference_server.protocol import Payload, Request
 
 if TYPE_CHECKING:
-    from .registry import ModelRegistry
+    from promptdaw.runtime.registry import ModelRegistry
 
 __all__ = ["CancelReason", "Job", "JobContext", "JobState", "Outbox", "Outgoing", "TaskResult"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidParams
-from .protocol import Audio, Request
+from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.protocol import Audio, Request
 
 __all__ = ["number_param", "single_audio", "string_param"]
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import (
+from promptdaw.inference_server.errors import (
     MalformedMessage,
     PayloadTooLarge,
     ProtocolError,

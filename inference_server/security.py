@@ -20,7 +20,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from .errors import InsecureEndpoint
+from promptdaw.inference_server.errors import InsecureEndpoint
 
 __all__ = [
     "ServerKeys",

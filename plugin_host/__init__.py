@@ -16,8 +16,9 @@ their spec syntax), ``timing`` (stretch and pitch-shift), ``mastering`` (loudnes
 peak, limiter), ``wav`` (WAV with ACID and smpl loop metadata).
 """
 
-from .effects import BUILTIN_EFFECTS, EffectChain, EffectSpec, parse_chain, parse_fx
-from .instruments import (
+from promptdaw.core.wav import LoopInfo, WavData, read_wav, write_wav
+from promptdaw.plugin_host.effects import BUILTIN_EFFECTS, EffectChain, EffectSpec, parse_chain, parse_fx
+from promptdaw.plugin_host.instruments import (
     GM_DRUMS,
     DrumKit,
     EventInstrument,
@@ -30,11 +31,10 @@ from .instruments import (
     load_instrument,
     parse_instrument_spec,
 )
-from .mastering import DEFAULT_TARGET_LUFS, Mastered, integrated_loudness, master, true_peak_dbtp
-from .render import DEFAULT_SAMPLE_RATE, Stems, render
-from .score import Score, ScoreNote, ScorePart, loop_length_samples
-from .timing import key_shift_semitones, pitch_shift, stretch_loop, stretch_to_tempo
-from .wav import LoopInfo, WavData, read_wav, write_wav
+from promptdaw.plugin_host.mastering import DEFAULT_TARGET_LUFS, Mastered, integrated_loudness, master, true_peak_dbtp
+from promptdaw.plugin_host.render import DEFAULT_SAMPLE_RATE, Stems, render
+from promptdaw.plugin_host.score import Score, ScoreNote, ScorePart, loop_length_samples
+from promptdaw.plugin_host.timing import key_shift_semitones, pitch_shift, stretch_loop, stretch_to_tempo
 
 __all__ = [
     "BUILTIN_EFFECTS",

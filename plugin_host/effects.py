@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .instruments import PluginLoadError, _quiet_dpf_parameters, set_plugin_parameter
+from promptdaw.plugin_host.instruments import PluginLoadError, _quiet_dpf_parameters, set_plugin_parameter
 
 __all__ = [
     "BUILTIN_EFFECTS",

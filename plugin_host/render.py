@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptdaw.inference_server.generation.clip import Clip
-
-from .effects import EffectChain
-from .instruments import EventInstrument, Instrument, NoteEvent
-from .score import Score, ScorePart
+from promptdaw.core.clip import Clip
+from promptdaw.plugin_host.effects import EffectChain
+from promptdaw.plugin_host.instruments import EventInstrument, Instrument, NoteEvent
+from promptdaw.plugin_host.score import Score, ScorePart
 
 __all__ = ["DECLICK_S", "DEFAULT_SAMPLE_RATE", "DEFAULT_TAIL_S", "Stems", "fold", "render"]
 

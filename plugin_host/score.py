@@ -1,6 +1,6 @@
 """The renderer's timeline: parts of notes in quarter-note beats, from a clip or a MIDI file.
 
-A generated :class:`~promptdaw.inference_server.generation.clip.Clip` sits on a straight
+A generated :class:`~promptdaw.core.clip.Clip` sits on a straight
 16th grid; :meth:`Score.from_clip` applies the spec's swing while converting it. A Standard
 MIDI File keeps its own (already performed) timing, read at tick precision by
 :meth:`Score.from_midi`.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import mido
 
-from promptdaw.inference_server.generation.clip import DRUM_CHANNEL, Clip
+from promptdaw.core.clip import DRUM_CHANNEL, Clip
 
 __all__ = ["Score", "ScoreNote", "ScorePart", "loop_length_samples", "swing_position"]
 
@@ -258,7 +258,7 @@ def _role_of(label: str, channel: int, notes: Sequence[tuple[int, int, int, int]
 
 
 def _key_of(name: str) -> tuple[int, str] | None:
-    from promptdaw.inference_server.music.theory import parse_pitch_class
+    from promptdaw.core.music.theory import parse_pitch_class
 
     try:
         if name.endswith("m"):

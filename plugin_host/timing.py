@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from promptdaw.core.music.prompt import parse_key
 from promptdaw.inference_server.errors import InvalidParams
-from promptdaw.inference_server.music.prompt import parse_key
-
-from .mastering import smooth_seam
-from .score import loop_length_samples
+from promptdaw.plugin_host.mastering import smooth_seam
+from promptdaw.plugin_host.score import loop_length_samples
 
 __all__ = ["key_shift_semitones", "pitch_shift", "stretch_loop", "stretch_to_tempo"]
 

@@ -20,17 +20,16 @@ from typing import Any
 from tqdm import tqdm
 
 from promptdaw import __version__
-from promptdaw.inference_server.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
+from promptdaw.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
+from promptdaw.core.audio_files import read_audio
+from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.music.theory import pitch_class_name
+from promptdaw.core.paths import cache_dir, models_dir
 from promptdaw.inference_server.errors import InvalidParams, PromptdawError
-from promptdaw.inference_server.music.theory import pitch_class_name
 from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES, Audio
-from promptdaw.inference_server.separation.blocks import DEFAULT_BLOCK_S
-from promptdaw.inference_server.separation.stem_files import separate_to_files, stack_stems
-
-from .audio_files import read_audio
-from .files import atomic_write_bytes
-from .launcher import daemon_log_path, ensure_daemon, is_running
-from .paths import cache_dir, models_dir
+from promptdaw.launcher import daemon_log_path, ensure_daemon, is_running
+from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_S
+from promptdaw.runtime.separation.stem_files import separate_to_files, stack_stems
 
 __all__ = ["get_parser", "main"]
 
@@ -412,7 +411,7 @@ def _loudness_line(result: dict[str, Any]) -> str:
 
 
 def _loop(args: argparse.Namespace) -> int:
-    from .loop_files import write_render_files
+    from promptdaw.loop_files import write_render_files
 
     params: dict[str, Any] = {"prompt": args.prompt, "seed": args.seed, "sample_rate": args.sample_rate}
     params |= {k: v for k in ("bars", "bpm", "key", "meter") if (v := getattr(args, k)) is not None}
@@ -464,8 +463,7 @@ def _render_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def _render(args: argparse.Namespace) -> int:
     from promptdaw.inference_server.protocol import Midi
-
-    from .loop_files import write_render_files
+    from promptdaw.loop_files import write_render_files
 
     data = args.input.read_bytes()
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
@@ -485,7 +483,7 @@ def _render(args: argparse.Namespace) -> int:
 
 def _fit_audio(args: argparse.Namespace) -> int:
     """``promptdaw render IN.wav --bpm X --key K``: fit audio to a project, here (no daemon, no model)."""
-    from .loop_files import fit_audio_file
+    from promptdaw.loop_files import fit_audio_file
 
     if args.instrument or args.fx:
         raise InvalidParams("--instrument and --fx apply to MIDI files; a WAV is only fitted to --bpm and --key")
@@ -502,7 +500,7 @@ def _fit_audio(args: argparse.Namespace) -> int:
 
 
 def _fetch_models(args: argparse.Namespace) -> int:
-    from promptdaw.models.fetch import fetch_all
+    from promptdaw.runtime.fetch import fetch_all
 
     written = fetch_all(args.models_dir or models_dir(), cache_dir(), force=args.force)
     report = {name: [str(p) for p in paths] for name, paths in written.items()}
@@ -531,9 +529,8 @@ def _read_patch(path: Path) -> dict[str, Any]:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from promptdaw.inference_server.synthesis.prompt import parse_note_param
-
-    from .audio_files import write_audio
+    from promptdaw.core.audio_files import write_audio
+    from promptdaw.runtime.synthesis.prompt import parse_note_param
 
     if args.prompt is None and args.patch is None and args.vary is None:
         raise InvalidParams("sample needs a PROMPT (or --patch FILE.json / --vary FILE.json)")

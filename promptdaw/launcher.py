@@ -12,11 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
+from promptdaw.core.paths import state_dir
 from promptdaw.inference_server.errors import DaemonUnavailable
 from promptdaw.inference_server.security import is_loopback
-
-from .paths import state_dir
 
 __all__ = [
     "TemporaryDaemon",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from promptdaw.core.files import atomic_write_bytes
 from promptdaw.inference_server.errors import InvalidParams
 from promptdaw.inference_server.protocol import Audio, Midi, Payload
 from promptdaw.plugin_host import (
@@ -26,8 +27,6 @@ from promptdaw.plugin_host import (
     write_wav,
 )
 from promptdaw.plugin_host.mastering import DEFAULT_CEILING_DBTP
-
-from .files import atomic_write_bytes
 
 __all__ = ["fit_audio_file", "loop_info", "part_path", "write_render_files"]
 

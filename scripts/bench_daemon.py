@@ -24,13 +24,13 @@ import numpy as np
 import onnxruntime
 from tqdm import tqdm
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
+from promptdaw.core.paths import models_dir
 from promptdaw.inference_server.protocol import Audio
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.runtime import select_providers
 from promptdaw.inference_server.tasks.transcribe import TranscribeOptions, transcribe_to_midi
 from promptdaw.launcher import temporary_daemon
-from promptdaw.paths import models_dir
+from promptdaw.runtime.onnx import select_providers
+from promptdaw.runtime.registry import ModelRegistry
 from promptdaw.signals import synth_notes
 
 MODEL = "basic_pitch"

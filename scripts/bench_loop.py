@@ -22,9 +22,9 @@ import numpy as np
 from bench_daemon import machine  # scripts/ is on sys.path when run as a script
 from tqdm import tqdm
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
+from promptdaw.core.paths import models_dir
 from promptdaw.launcher import temporary_daemon
-from promptdaw.paths import models_dir
 
 PROMPT = "house loop with drums, bass, chords and a lead melody in A minor, 120 bpm, 4 bars"
 TARGET_P50_MS = 500.0
@@ -45,8 +45,6 @@ def cpu_seconds(pid: int) -> float:
 def in_process_breakdown(seed: int, models: Path) -> dict[str, float]:
     """Compose, render and master once in this process, timing each stage (models preloaded)."""
     from promptdaw.inference_server.protocol import Request
-    from promptdaw.inference_server.registry import ModelRegistry
-    from promptdaw.inference_server.runtime import select_providers
     from promptdaw.inference_server.tasks.generate_loop import (
         _loop_spec,
         builtin_instruments,
@@ -54,6 +52,8 @@ def in_process_breakdown(seed: int, models: Path) -> dict[str, float]:
         render_loop,
     )
     from promptdaw.inference_server.tasks.generate_midi import midi_generator
+    from promptdaw.runtime.onnx import select_providers
+    from promptdaw.runtime.registry import ModelRegistry
 
     class Context:
         def __init__(self, request: Request, registry: ModelRegistry) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.launcher import spawn_daemon, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]

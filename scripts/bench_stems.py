@@ -75,10 +75,10 @@ def make_input(path: Path, seconds: float, data: Path) -> str:
 def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -> dict:
     from pedalboard.io import AudioFile
 
-    from promptdaw.inference_server.registry import ModelRegistry
-    from promptdaw.inference_server.separation import Geometry, iter_separate
-    from promptdaw.inference_server.separation.stem_files import StemFiles
     from promptdaw.inference_server.tasks.separate import separate_audio
+    from promptdaw.runtime.registry import ModelRegistry
+    from promptdaw.runtime.separation import Geometry, iter_separate
+    from promptdaw.runtime.separation.stem_files import StemFiles
 
     start = time.perf_counter()
     registry = ModelRegistry(

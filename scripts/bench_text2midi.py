@@ -16,7 +16,7 @@ import numpy as np
 from bench_daemon import machine  # scripts/ is on sys.path when run as a script
 from tqdm import tqdm
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.launcher import temporary_daemon
 
 PROMPT = "dark trap in F minor, 140 bpm, 8 bars, drums, 808 bass, piano chords and a bell melody"

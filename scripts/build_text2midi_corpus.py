@@ -17,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 from tqdm import tqdm
 
-from promptdaw.models.text2midi.corpus import corpus_stats, save_corpus
-from promptdaw.models.text2midi.idioms import build_idiom_corpus
-from promptdaw.models.text2midi.music21_corpus import COLLECTIONS, build_music21_corpus
+from training.text2midi.corpus import corpus_stats, save_corpus
+from training.text2midi.idioms import build_idiom_corpus
+from training.text2midi.music21_corpus import COLLECTIONS, build_music21_corpus
 
 DEFAULT_IDIOMS = 3000
 DEFAULT_SEED = 0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import mido
 
-from promptdaw.audio_files import write_audio
 from promptdaw.cli import main as promptdaw
-from promptdaw.inference_server.client import Client, resolve_endpoint
+from promptdaw.client import Client, resolve_endpoint
+from promptdaw.core.audio_files import write_audio
 from promptdaw.launcher import is_running
 from promptdaw.note_metrics import note_f1
 from promptdaw.signals import synth_notes

@@ -25,18 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import mido
 import numpy as np
 from tqdm import tqdm
 
-from promptdaw.inference_server.generation.clip import clip_to_midi
-from promptdaw.inference_server.music.embedding import Embedder
-from promptdaw.inference_server.music.prompt import parse_prompt
-from promptdaw.inference_server.music.theory import parse_chord, parse_pitch_class
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.runtime import select_providers
+from promptdaw.core.clip import clip_to_midi
+from promptdaw.core.music.prompt import parse_prompt
+from promptdaw.core.music.theory import parse_chord, parse_pitch_class
+from promptdaw.core.paths import models_dir
 from promptdaw.inference_server.tasks.generate_midi import midi_generator
-from promptdaw.paths import models_dir
+from promptdaw.runtime.embedding import Embedder
+from promptdaw.runtime.onnx import select_providers
+from promptdaw.runtime.registry import ModelRegistry
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = REPO.parent / "shared" / "eval" / "midi_dev.jsonl"
@@ -199,7 +200,7 @@ def exact_bars(facts: MidiFacts, meter: str, bars: int) -> bool:
 
 
 def in_scale_ratio(notes: list[Note], tonic: int, mode: str) -> float:
-    from promptdaw.inference_server.music.theory import scale_pitch_classes
+    from promptdaw.core.music.theory import scale_pitch_classes
 
     scale = set(scale_pitch_classes(tonic, mode))
     melodic = [n for n in notes if n.channel != DRUM_CHANNEL]
@@ -241,7 +242,7 @@ def bar_signature(notes: list[tuple[int, int]]) -> frozenset:
 
 def training_index(pieces: list) -> dict[tuple[str, frozenset], set[tuple[int, int]]]:
     """(role, bar content) -> {(piece, bar)}: contents are key-relative (step in bar, pitch)."""
-    from promptdaw.models.text2midi.features import tonic_shift
+    from promptdaw.runtime.text2midi.features import tonic_shift
 
     index: dict[tuple[str, frozenset], set[tuple[int, int]]] = defaultdict(set)
     for p_i, piece in enumerate(pieces):
@@ -259,7 +260,7 @@ def training_index(pieces: list) -> dict[tuple[str, frozenset], set[tuple[int, i
 def longest_copied_run(clip, index) -> int:
     """Longest run of consecutive bars in which every non-empty part equals the same-role part
     of consecutive bars of one training piece."""
-    from promptdaw.models.text2midi.features import tonic_shift
+    from promptdaw.runtime.text2midi.features import tonic_shift
 
     spec = clip.spec
     spb = spec.steps_per_bar
@@ -361,8 +362,8 @@ def evaluate(
 
 def corpus_reference(pieces: list, limit: int = 400) -> dict[str, float]:
     """The musical statistics on training pieces, for comparison."""
-    from promptdaw.inference_server.generation.clip import Clip, ClipNote, ClipTrack
-    from promptdaw.inference_server.music.spec import MusicSpec, PartSpec
+    from promptdaw.core.clip import Clip, ClipNote, ClipTrack
+    from promptdaw.core.music.spec import MusicSpec, PartSpec
 
     rng = np.random.default_rng(0)
     picks = rng.choice(len(pieces), size=min(limit, len(pieces)), replace=False)
@@ -442,8 +443,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def load_training_corpus(path: Path | None) -> list:
     """The corpus the committed model was trained on (rebuilt deterministically when not cached)."""
-    from promptdaw.models.text2midi.corpus import load_corpus
-    from promptdaw.models.text2midi.dataset import training_corpus
+    from training.text2midi.corpus import load_corpus
+    from training.text2midi.dataset import training_corpus
 
     if path is not None:
         return load_corpus(path)

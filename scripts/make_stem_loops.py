@@ -20,14 +20,15 @@ import json
 import re
 from pathlib import Path
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
 from tqdm import tqdm
 
-from promptdaw.audio_files import write_audio
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
+from promptdaw.core.audio_files import write_audio
 from promptdaw.inference_server.protocol import Audio
 from promptdaw.launcher import temporary_daemon
-from promptdaw.models.stems.render import SAMPLE_RATE
+from training.stems.render import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = (

@@ -18,9 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
 
-from promptdaw.models.stems.arrange import (
+from training.stems.arrange import (
     Clip,
     clips_from_midi,
     clips_from_voices,
@@ -28,7 +29,7 @@ from promptdaw.models.stems.arrange import (
     is_held_out,
     voices_from_music21,
 )
-from promptdaw.models.stems.render import FLUIDR3_GM, TIMGM6MB, write_dataset
+from training.stems.render import FLUIDR3_GM, TIMGM6MB, write_dataset
 
 DEFAULT_TRAIN_CLIPS = 320
 DEFAULT_HELDOUT_CLIPS = 40

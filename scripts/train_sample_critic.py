@@ -15,7 +15,9 @@ import dataclasses
 import json
 import sys
 
-from promptdaw.models.sample_critic.train import CriticConfig, train_critic
+import _checkout  # noqa: F401  (training/ from this checkout)
+
+from training.sample_critic.train import CriticConfig, train_critic
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ The committed model was trained with (one CPU thread, in the background, logging
         --out data/stems/run --max-minutes 40 --steps 100000 > data/logs/train.log 2>&1 &
 
 and then continued with the same command plus ``--max-minutes 70 --resume``; it was exported with
-``python -m promptdaw.models.stems.export`` (see ``models/stems/MODEL_CARD.md``).
+``python -m training.stems.export`` (see ``models/stems/MODEL_CARD.md``).
 ``--steps 3 --batch 1 --segment-frames 32`` is the smoke run CI does.
 """
 
@@ -16,7 +16,9 @@ import argparse
 import dataclasses
 import sys
 
-from promptdaw.models.stems.train import TrainConfig, train
+import _checkout  # noqa: F401  (training/ from this checkout)
+
+from training.stems.train import TrainConfig, train
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,18 +17,19 @@ import os
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from promptdaw.files import atomic_write_bytes
-from promptdaw.models.text2midi.corpus import Piece, load_corpus
-from promptdaw.models.text2midi.dataset import Sequences, build_sequences, learn_stats, training_corpus
-from promptdaw.models.text2midi.export import export_model
-from promptdaw.models.text2midi.features import N_PITCHES, static_size
-from promptdaw.models.text2midi.model import RollGRU
-from promptdaw.paths import cache_dir
+from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.paths import cache_dir
+from promptdaw.runtime.text2midi.features import N_PITCHES, static_size
+from training.text2midi.corpus import Piece, load_corpus
+from training.text2midi.dataset import Sequences, build_sequences, learn_stats, training_corpus
+from training.text2midi.export import export_model
+from training.text2midi.model import RollGRU
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2midi"
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
 
     pieces = load_corpus(args.corpus) if args.corpus else training_corpus(args.seed, args.idioms, args.music21_limit)
-    from promptdaw.inference_server.music.lexicon import GENRES
+    from promptdaw.core.music.lexicon import GENRES
 
     train_pieces, val_pieces = split(pieces, 0.05)
     if not val_pieces:

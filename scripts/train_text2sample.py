@@ -30,21 +30,22 @@ import os
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from promptdaw.files import atomic_write_bytes
-from promptdaw.inference_server.music.embedding import Embedder
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.synthesis.constants import CATEGORIES
-from promptdaw.inference_server.synthesis.patch import PARAM_BY_NAME, PARAM_SIZE, SLICES
-from promptdaw.models.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet, build_dataset
-from promptdaw.models.text2sample.export import export_model
-from promptdaw.models.text2sample.fit import FitResult, fit_patches, load_fits, widen_fits
-from promptdaw.models.text2sample.losses import hold_still, spectral_loss
-from promptdaw.models.text2sample.model import PatchNet
-from promptdaw.models.text2sample.synth_torch import controls_from_unit, draw_noise, render_batch
+from promptdaw.core.files import atomic_write_bytes
+from promptdaw.runtime.embedding import Embedder
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.synthesis.constants import CATEGORIES
+from promptdaw.runtime.synthesis.patch import PARAM_BY_NAME, PARAM_SIZE, SLICES
+from training.text2sample.dataset import TRAIN_DURATION_S, TRAIN_RATE, TrainingSet, build_dataset
+from training.text2sample.export import export_model
+from training.text2sample.fit import FitResult, fit_patches, load_fits, widen_fits
+from training.text2sample.losses import hold_still, spectral_loss
+from training.text2sample.model import PatchNet
+from training.text2sample.synth_torch import controls_from_unit, draw_noise, render_batch
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2sample"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
 from promptdaw.launcher import free_endpoint, spawn_daemon, wait_until_serving
 

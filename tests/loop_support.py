@@ -11,8 +11,8 @@ import zlib
 
 import numpy as np
 
-from promptdaw.inference_server.generation.clip import Clip, ClipNote, ClipTrack
-from promptdaw.inference_server.music.spec import MusicSpec, PartSpec
+from promptdaw.core.clip import Clip, ClipNote, ClipTrack
+from promptdaw.core.music.spec import MusicSpec, PartSpec
 
 RELEASE_S = 0.25
 

@@ -318,7 +318,7 @@ def test_autostart_runs_the_configured_command(plugin, models_dir: Path, tmp_pat
         assert st["daemon_started_here"] and st["daemon_pid"] > 0
         assert "serving on " + endpoint in (tmp_path / "promptdaw" / "plugin-daemon.log").read_text()
     finally:
-        from promptdaw.inference_server.client import Client
+        from promptdaw.client import Client
 
         with Client(endpoint, timeout_s=5) as c, contextlib.suppress(Exception):
             c.shutdown()  # it may not have come up

@@ -19,7 +19,7 @@ from conftest import REPO, free_endpoint
 from pedalboard.io import AudioFile
 from utils import note_f1, synth_notes
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
 
 NOTES = [(0.3, 0.8, 60), (1.0, 1.5, 64), (1.7, 2.2, 67), (2.4, 3.1, 72), (3.3, 3.8, 55)]

@@ -12,8 +12,8 @@ import pytest
 import zmq
 from utils import note_f1, synth_notes
 
+from promptdaw.client import Client
 from promptdaw.inference_server import protocol
-from promptdaw.inference_server.client import Client
 from promptdaw.inference_server.errors import (
     InvalidAudio,
     InvalidParams,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import REPO
 
+from promptdaw.core.music.lexicon import GENRES, MOODS
+from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.inference_server.errors import ModelUnavailable
-from promptdaw.inference_server.music.embedding import EMBEDDING_DIM, Embedder
-from promptdaw.inference_server.music.lexicon import GENRES, MOODS
-from promptdaw.inference_server.music.prompt import parse_prompt
-from promptdaw.inference_server.registry import ModelRegistry
+from promptdaw.runtime.embedding import EMBEDDING_DIM, Embedder
+from promptdaw.runtime.registry import ModelRegistry
 
 MINILM_DIR = REPO / "models" / "minilm"
 CPU = ["CPUExecutionProvider"]

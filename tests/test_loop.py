@@ -19,14 +19,14 @@ from conftest import REPO, start_daemon
 from loop_support import StubGenerator, ToneInstrument, make_clip, seam_ok, test_voices
 
 from promptdaw.cli import main as promptdaw
+from promptdaw.core.clip import clip_to_midi
 from promptdaw.inference_server.errors import InvalidParams, ModelError
-from promptdaw.inference_server.generation.clip import clip_to_midi
 from promptdaw.inference_server.protocol import Audio, Midi, Request
-from promptdaw.inference_server.registry import ModelRegistry
 from promptdaw.inference_server.tasks.generate_loop import Builtin, generate_loop, render_loop
 from promptdaw.inference_server.tasks.render_midi import render_midi
 from promptdaw.loop_files import write_render_files
 from promptdaw.plugin_host import DrumKit, integrated_loudness, loop_length_samples, read_wav, true_peak_dbtp
+from promptdaw.runtime.registry import ModelRegistry
 
 VST3 = REPO / "build" / "bridge" / "bin" / "promptdaw.vst3"
 # The modules (the package exports functions of the same names).

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from loop_support import ToneInstrument, make_clip, seam_ok, test_voices
 
-from promptdaw.inference_server.generation.clip import clip_to_midi
+from promptdaw.core.clip import clip_to_midi
 from promptdaw.plugin_host import (
     DrumKit,
     EffectChain,

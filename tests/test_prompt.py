@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from promptdaw.core.music.lexicon import GENRES, INSTRUMENTS, gm_family
+from promptdaw.core.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt
+from promptdaw.core.music.spec import PART_ROLES, MusicSpec
+from promptdaw.core.music.theory import parse_pitch_class
 from promptdaw.inference_server.errors import InvalidParams
-from promptdaw.inference_server.music.lexicon import GENRES, INSTRUMENTS, gm_family
-from promptdaw.inference_server.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt
-from promptdaw.inference_server.music.spec import PART_ROLES, MusicSpec
-from promptdaw.inference_server.music.theory import parse_pitch_class
 
 
 def roles(spec: MusicSpec) -> set[str]:

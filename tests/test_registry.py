@@ -16,9 +16,9 @@ import pytest
 from conftest import BASIC_PITCH_DIR
 
 from promptdaw.inference_server.errors import ModelNotFound, ModelUnavailable
-from promptdaw.inference_server.registry import Manifest, ModelRegistry, sha256_file
-from promptdaw.inference_server.runtime import select_providers
-from promptdaw.models.fetch import fetch_all
+from promptdaw.runtime.fetch import fetch_all
+from promptdaw.runtime.onnx import select_providers
+from promptdaw.runtime.registry import Manifest, ModelRegistry, sha256_file
 
 CPU = ["CPUExecutionProvider"]
 MANIFEST = json.loads((BASIC_PITCH_DIR / "manifest.json").read_text())
@@ -120,7 +120,7 @@ def test_unload(root: Path) -> None:
 def test_manifest_with_an_unknown_field_still_loads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = tmp_path / "models"
     add_model(root, future_field={"from": "protocol 2"})
-    with caplog.at_level(logging.WARNING, logger="promptdaw.inference_server.registry"):
+    with caplog.at_level(logging.WARNING, logger="promptdaw.runtime.registry"):
         registry = ModelRegistry(root, providers=CPU)
     assert "future_field" in caplog.text
     assert by_name(registry)["basic_pitch"]["state"] == "available"

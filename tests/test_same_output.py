@@ -22,7 +22,10 @@ RECORD = os.environ.get("PROMPTDAW_RECORD") == "1"
 BLOCK = 512
 
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "midi_trap": ("generate-midi", {"prompt": "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats", "seed": 1}),
+    "midi_trap": (
+        "generate-midi",
+        {"prompt": "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats", "seed": 1},
+    ),
     "midi_lofi": ("generate-midi", {"prompt": "lofi chords Am7 Dm9 G7 Cmaj7", "bars": 4, "seed": 3}),
     "midi_waltz": ("generate-midi", {"prompt": "a gentle waltz melody in D major for piano", "seed": 2}),
     "loop_house": ("generate-loop", {"prompt": "house loop in A minor", "bars": 1, "bpm": 124, "seed": 3}),

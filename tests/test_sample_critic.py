@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from promptdaw.inference_server.registry import ModelRegistry, sha256_file
-from promptdaw.inference_server.synthesis import critic as critic_module
-from promptdaw.inference_server.synthesis.constants import FAMILIES
-from promptdaw.inference_server.synthesis.critic import SampleCritic, hear_all, listen_to_candidates
-from promptdaw.inference_server.synthesis.listening import (
+from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core, sample_model
+from promptdaw.runtime.registry import ModelRegistry, sha256_file
+from promptdaw.runtime.synthesis import critic as critic_module
+from promptdaw.runtime.synthesis.constants import FAMILIES
+from promptdaw.runtime.synthesis.critic import SampleCritic, hear_all, listen_to_candidates
+from promptdaw.runtime.synthesis.listening import (
     FEATURE_SIZE,
     LISTEN_RATE,
     N_FFT,
@@ -24,7 +25,6 @@ from promptdaw.inference_server.synthesis.listening import (
     listening_features,
     mel_filterbank,
 )
-from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core, sample_model
 
 PROVIDERS = ["CPUExecutionProvider"]
 
@@ -71,8 +71,8 @@ def test_committed_critic_knows_every_family(critic: SampleCritic) -> None:
 
 def test_critic_names_soundfont_instruments(critic: SampleCritic) -> None:
     """GM sounds it never heard in training (other notes and lengths than its examples) get their family."""
-    from promptdaw.models.stems.render import FLUIDR3_GM
-    from promptdaw.models.text2sample.sounds import OneShot, render_one_shots
+    from training.stems.render import FLUIDR3_GM
+    from training.text2sample.sounds import OneShot, render_one_shots
 
     shots = [
         (OneShot("kick", ("kick",), 0, 36, 110, 0.15, True), "kick"),
@@ -97,7 +97,7 @@ def test_prompts_play_what_the_critic_hears_as_their_family(critic: SampleCritic
     registry = ModelRegistry(REPO / "models", providers=PROVIDERS)
     listening = sample_model(registry)
     assert listening.critic is not None
-    from promptdaw.inference_server.synthesis.generator import SampleModel
+    from promptdaw.runtime.synthesis.generator import SampleModel
 
     unaided = SampleModel(listening.model, listening.embedder, critic=None)
     gains = []
@@ -115,7 +115,7 @@ def test_prompts_play_what_the_critic_hears_as_their_family(critic: SampleCritic
 
 
 def test_a_dead_listening_worker_costs_no_request() -> None:
-    from promptdaw.inference_server.synthesis.patch import Patch
+    from promptdaw.runtime.synthesis.patch import Patch
 
     if critic_module._listeners() < 2:
         pytest.skip("one core: candidates are heard in-process")
@@ -175,8 +175,8 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
 def test_what_the_critic_hears_of_a_length() -> None:
     """The audible length it reports is the one-shot trim's (-60 dB); a sound still ringing when
     listening stops is marked cut."""
-    from promptdaw.inference_server.synthesis.generator import lengthened
-    from promptdaw.inference_server.synthesis.patch import Patch
+    from promptdaw.runtime.synthesis.generator import lengthened
+    from promptdaw.runtime.synthesis.patch import Patch
 
     short = Patch.from_dict({"params": {"amp_attack_s": 0.002, "amp_decay_s": 0.1, "amp_sustain": 0.0,
                                         "release_s": 0.05, "noise_level_db": -60.0, "click_db": -60.0,
@@ -208,7 +208,7 @@ def test_listening_workers_leave_with_a_killed_daemon(tmp_path: Path) -> None:
     """A daemon killed outright (no goodbye) leaves no listening workers behind."""
     import time
 
-    from promptdaw.inference_server.client import Client
+    from promptdaw.client import Client
     from promptdaw.launcher import free_endpoint, spawn_daemon, wait_until_serving
 
     if critic_module._listeners() < 2:
@@ -232,7 +232,7 @@ def test_listening_workers_leave_with_a_killed_daemon(tmp_path: Path) -> None:
 
 def test_listen_modes() -> None:
     """ "off" plays the network's own pick; "quick" hears only the four likeliest; anything else is refused."""
-    from promptdaw.inference_server.synthesis.generator import SampleModel
+    from promptdaw.runtime.synthesis.generator import SampleModel
 
     listening = sample_model(ModelRegistry(REPO / "models", providers=PROVIDERS))
     unaided = SampleModel(listening.model, listening.embedder, critic=None)

@@ -17,7 +17,7 @@ import zmq
 import zmq.auth
 from conftest import REPO, free_endpoint
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable, InsecureEndpoint
 from promptdaw.inference_server.security import generate_keys, is_loopback
 

@@ -17,10 +17,10 @@ from conftest import REPO, DaemonProcess, start_daemon
 from pedalboard.io import AudioFile
 from test_stems_model import rendered_example
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.inference_server.errors import InvalidAudio, JobCancelled
 from promptdaw.inference_server.protocol import Audio
-from promptdaw.inference_server.separation import SOURCES, to_stereo
+from promptdaw.runtime.separation import SOURCES, to_stereo
 
 RATE = 44100
 

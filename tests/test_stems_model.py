@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.runtime import OnnxModel
-from promptdaw.inference_server.separation import CHANNELS, N_BINS, SOURCES, Geometry
-from promptdaw.inference_server.separation.constants import CHUNK_FRAMES, HOP, N_FFT, SAMPLE_RATE
 from promptdaw.inference_server.tasks.separate import SILENCE_DBFS, separate_audio
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.separation import CHANNELS, N_BINS, SOURCES, Geometry
+from promptdaw.runtime.separation.constants import CHUNK_FRAMES, HOP, N_FFT, SAMPLE_RATE
 
 STEMS_DIR = REPO / "models" / "stems"
 #: Floors for the rendered test mix (TimGM6mb, a soundfont the model never heard). The committed
@@ -33,8 +33,8 @@ def rendered_example(duration_s: float = 6.0) -> np.ndarray:
     """True stems ``[4, n, 2]`` of ``arrange.example_clip`` rendered with TimGM6mb (no effects)."""
     if shutil.which("fluidsynth") is None:
         pytest.skip("fluidsynth is not installed (scripts/debian-packages.txt)")
-    from promptdaw.models.stems.arrange import example_clip
-    from promptdaw.models.stems.render import TIMGM6MB, render_clips
+    from training.stems.arrange import example_clip
+    from training.stems.render import TIMGM6MB, render_clips
 
     if not TIMGM6MB.exists():
         pytest.skip(f"{TIMGM6MB} is missing (Debian package timgm6mb-soundfont)")
@@ -96,7 +96,7 @@ def test_silence_gives_silent_stems(model: OnnxModel) -> None:
 
 
 def test_weights_file_is_what_the_manifest_says() -> None:
-    from promptdaw.inference_server.registry import sha256_file
+    from promptdaw.runtime.registry import sha256_file
 
     manifest = json.loads((STEMS_DIR / "manifest.json").read_text())
     entry = manifest["files"][0]

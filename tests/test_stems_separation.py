@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 import pytest
 
-from promptdaw.inference_server.separation import (
+from promptdaw.runtime.separation import (
     SOURCES,
     Geometry,
     count_segments,
@@ -23,7 +23,7 @@ from promptdaw.inference_server.separation import (
     stft,
     to_stereo,
 )
-from promptdaw.inference_server.separation.blocks import CrossFader, plan_blocks
+from promptdaw.runtime.separation.blocks import CrossFader, plan_blocks
 
 SMALL = Geometry(chunk_frames=64, overlap_frames=16)  # 0.74 s chunks: many seams in a few seconds
 

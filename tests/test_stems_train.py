@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from promptdaw.models.stems.arrange import (
+from training.stems.arrange import (
     ROLES,
     Clip,
     Note,
@@ -35,7 +35,7 @@ pytest.importorskip("torch")  # the train extra
 
 
 def needs_fluidsynth() -> Path:
-    from promptdaw.models.stems.render import TIMGM6MB
+    from training.stems.render import TIMGM6MB
 
     if shutil.which("fluidsynth") is None or not TIMGM6MB.exists():
         pytest.skip("fluidsynth and timgm6mb-soundfont are needed (scripts/debian-packages.txt)")
@@ -89,7 +89,7 @@ def test_corpus_voices_are_arranged_as_a_band() -> None:
 
 
 def test_render_parts_alone_and_mix_is_the_sum(tmp_path: Path) -> None:
-    from promptdaw.models.stems.render import render_clips, render_parts, soundfont_presets
+    from training.stems.render import render_clips, render_parts, soundfont_presets
 
     soundfont = needs_fluidsynth()
     assert {(128, 0), (0, 52), (0, 33)} <= {(b, p) for b, p, _ in soundfont_presets(soundfont)}
@@ -104,7 +104,7 @@ def test_render_parts_alone_and_mix_is_the_sum(tmp_path: Path) -> None:
 
 
 def test_batches_draw_from_the_extra_data_sets_by_share() -> None:
-    from promptdaw.models.stems.train import TrainConfig, make_batch
+    from training.stems.train import TrainConfig, make_batch
 
     main = np.zeros((3, 4, 40000, 2), np.float16)
     extra = np.full((2, 4, 40000, 2), 0.25, np.float16)
@@ -119,9 +119,9 @@ def test_batches_draw_from_the_extra_data_sets_by_share() -> None:
 
 
 def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
-    from promptdaw.inference_server.registry import ModelRegistry
-    from promptdaw.inference_server.separation import separate_array
-    from promptdaw.models.stems.render import load_dataset, write_dataset
+    from promptdaw.runtime.registry import ModelRegistry
+    from promptdaw.runtime.separation import separate_array
+    from training.stems.render import load_dataset, write_dataset
 
     soundfont = needs_fluidsynth()
     clips = [example_clip(2.0, seed=0), Clip("b", "b", 2.0, example_clip(2.0, bpm=130, seed=1).parts)]
@@ -139,7 +139,7 @@ def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
     assert "done: 3 steps" in done.stdout and (run / "checkpoint.pt").exists()
 
     model_dir = tmp_path / "models" / "stems"
-    export = [sys.executable, "-m", "promptdaw.models.stems.export", "--checkpoint", str(run / "checkpoint.pt"),
+    export = [sys.executable, "-m", "training.stems.export", "--checkpoint", str(run / "checkpoint.pt"),
               "--out", str(model_dir)]  # fmt: skip
     done = subprocess.run(export, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr

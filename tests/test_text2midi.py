@@ -12,7 +12,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
 from promptdaw.inference_server.errors import InvalidParams
 
 TRAP = "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats"
@@ -168,7 +168,7 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "text-to-midi"
-    from promptdaw.inference_server.registry import ModelRegistry
+    from promptdaw.runtime.registry import ModelRegistry
 
     model = ModelRegistry(tmp_path, providers=["CPUExecutionProvider"]).get("text2midi")
     assert set(model.manifest.outputs) == {"onset", "sustain", "state"}

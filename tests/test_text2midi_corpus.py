@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from promptdaw.inference_server.music.spec import PART_ROLES
-from promptdaw.inference_server.music.theory import MODES
-from promptdaw.models.text2midi import idioms
-from promptdaw.models.text2midi.corpus import (
+from promptdaw.core.music.spec import PART_ROLES
+from promptdaw.core.music.theory import MODES
+from training.text2midi import idioms
+from training.text2midi.corpus import (
     Note,
     Piece,
     Track,
@@ -20,7 +20,7 @@ from promptdaw.models.text2midi.corpus import (
     piece_problems,
     save_corpus,
 )
-from promptdaw.models.text2midi.idioms import GROOVES, PROFILES, build_idiom_corpus
+from training.text2midi.idioms import GROOVES, PROFILES, build_idiom_corpus
 
 FOUR_ON_THE_FLOOR = ("house", "techno", "trance", "edm", "disco")
 BRIEF_METERS = {(4, 4), (3, 4), (6, 8), (12, 8), (5, 4), (7, 8), (2, 4)}
@@ -202,7 +202,7 @@ def test_corpus_stats(idiom_pieces):
 
 
 def test_bar_chord_templates():
-    from promptdaw.models.text2midi.music21_corpus import bar_chord
+    from training.text2midi.music21_corpus import bar_chord
 
     c_major = [0.0] * 12
     for pc in (0, 4, 7):
@@ -218,7 +218,7 @@ def test_bar_chord_templates():
 
 def test_small_music21_build(tmp_path, monkeypatch):
     pytest.importorskip("music21")
-    from promptdaw.models.text2midi import music21_corpus
+    from training.text2midi import music21_corpus
 
     monkeypatch.setenv("PROMPTDAW_CACHE_DIR", str(tmp_path))
     calls = []
@@ -246,7 +246,7 @@ def test_small_music21_build(tmp_path, monkeypatch):
 
 
 def test_noncommercial_collections_need_opt_in():
-    from promptdaw.models.text2midi import music21_corpus
+    from training.text2midi import music21_corpus
 
     with pytest.raises(ValueError, match="non-commercial"):
         music21_corpus.build_music21_corpus(limit=1, collections=["essen"], use_cache=False)

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from conftest import REPO, DaemonProcess, start_daemon
 
-from promptdaw.audio_files import read_audio
-from promptdaw.inference_server.client import Client
+from promptdaw.client import Client
+from promptdaw.core.audio_files import read_audio
 from promptdaw.inference_server.errors import InvalidParams
 from promptdaw.inference_server.protocol import Audio
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.synthesis import NeuralInstrument
-from promptdaw.inference_server.synthesis.generator import choose_candidate
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.synthesis import NeuralInstrument
+from promptdaw.runtime.synthesis.generator import choose_candidate
 
 RATE = 44100
 
@@ -262,8 +262,8 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
 def test_earlier_fits_widen_to_todays_controls() -> None:
     """Fits saved before the brightness envelope existed go on with it neutral, every value in place."""
     pytest.importorskip("torch")
-    from promptdaw.inference_server.synthesis.patch import DEFAULT_UNIT, PARAM_SIZE, PARAMS, SLICES
-    from promptdaw.models.text2sample.fit import FitResult, widen_fits
+    from promptdaw.runtime.synthesis.patch import DEFAULT_UNIT, PARAM_SIZE, PARAMS, SLICES
+    from training.text2sample.fit import FitResult, widen_fits
 
     older = [spec for spec in PARAMS if spec.default is None]
     width = sum(spec.size for spec in older)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from promptdaw.inference_server.errors import InvalidParams
-from promptdaw.inference_server.synthesis import synth
-from promptdaw.inference_server.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
-from promptdaw.inference_server.synthesis.generator import finish_one_shot, gate_for_length, render_one_shot
-from promptdaw.inference_server.synthesis.patch import PARAM_SIZE, PARAMS, Patch
-from promptdaw.inference_server.synthesis.prompt import parse_note_param, read_sample_prompt
+from promptdaw.runtime.synthesis import synth
+from promptdaw.runtime.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
+from promptdaw.runtime.synthesis.generator import finish_one_shot, gate_for_length, render_one_shot
+from promptdaw.runtime.synthesis.patch import PARAM_SIZE, PARAMS, Patch
+from promptdaw.runtime.synthesis.prompt import parse_note_param, read_sample_prompt
 
 
 def random_patch(seed: int, **values) -> Patch:
@@ -28,7 +28,7 @@ def random_patch(seed: int, **values) -> Patch:
 def _render_both(patch: Patch, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The same patch, note and noise through the numpy runtime and the torch training synth."""
     torch = pytest.importorskip("torch")
-    from promptdaw.models.text2sample import synth_torch
+    from training.text2sample import synth_torch
 
     rate, n = 22050, 17640
     note, gate = 36.0 + 12 * seed, 0.4
@@ -238,7 +238,7 @@ def test_layout_tables_are_consistent() -> None:
 
 def test_runtime_never_imports_torch() -> None:
     code = ("import sys; import promptdaw.inference_server.tasks.generate_sample, "
-            "promptdaw.inference_server.synthesis.instrument; print('torch' in sys.modules)")  # fmt: skip
+            "promptdaw.runtime.synthesis.instrument; print('torch' in sys.modules)")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from utils import RefNote, note_f1, synth_notes
 
-from promptdaw.inference_server.registry import ModelRegistry
-from promptdaw.inference_server.transcription import (
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.transcription import (
     AUDIO_SAMPLE_RATE,
     NoteEvent,
     notes_to_midi,

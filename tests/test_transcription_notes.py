@@ -8,7 +8,7 @@ import mido
 import numpy as np
 import pytest
 
-from promptdaw.inference_server.transcription import (
+from promptdaw.runtime.transcription import (
     AUDIO_SAMPLE_RATE,
     MIDI_OFFSET,
     N_PITCH_BINS,
@@ -24,7 +24,7 @@ from promptdaw.inference_server.transcription import (
     transcribe,
     unwrap,
 )
-from promptdaw.inference_server.transcription.constants import (
+from promptdaw.runtime.transcription.constants import (
     FFT_HOP,
     HALF_OVERLAP_SAMPLES,
     KEPT_FRAMES_PER_WINDOW,

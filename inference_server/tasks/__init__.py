@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..jobs import JobContext, TaskResult
-from .generate_loop import generate_loop
-from .generate_midi import continue_midi, generate_midi, regenerate_midi, vary_midi
-from .generate_sample import generate_sample
-from .load import load
-from .render_midi import render_midi
-from .separate import separate
-from .transcribe import transcribe
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.tasks.generate_loop import generate_loop
+from promptdaw.inference_server.tasks.generate_midi import continue_midi, generate_midi, regenerate_midi, vary_midi
+from promptdaw.inference_server.tasks.generate_sample import generate_sample
+from promptdaw.inference_server.tasks.load import load
+from promptdaw.inference_server.tasks.render_midi import render_midi
+from promptdaw.inference_server.tasks.separate import separate
+from promptdaw.inference_server.tasks.transcribe import transcribe
 
 __all__ = ["DEFAULT_TIMEOUTS_S", "TASKS"]
 

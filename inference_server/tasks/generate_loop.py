@@ -19,6 +19,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from promptdaw.core.clip import Clip, clip_to_midi
+from promptdaw.core.music.spec import MusicSpec, PartSpec
+from promptdaw.inference_server.errors import InferenceFailed, InvalidParams, ModelUnavailable
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.protocol import Audio, Midi, Request
+from promptdaw.inference_server.tasks.generate_midi import midi_generator, resolve_spec
 from promptdaw.plugin_host import (
     DEFAULT_SAMPLE_RATE,
     DEFAULT_TARGET_LUFS,
@@ -32,15 +39,7 @@ from promptdaw.plugin_host import (
     master,
     render,
 )
-
-from ..errors import InferenceFailed, InvalidParams, ModelUnavailable
-from ..generation.clip import Clip, clip_to_midi
-from ..jobs import JobContext, TaskResult
-from ..music.spec import MusicSpec, PartSpec
-from ..params import number_param, string_param
-from ..protocol import Audio, Midi, Request
-from ..registry import ModelRegistry
-from .generate_midi import midi_generator, resolve_spec
+from promptdaw.runtime.registry import ModelRegistry
 
 __all__ = [
     "MAX_LOOP_S",
@@ -87,7 +86,7 @@ def builtin_instruments(registry: ModelRegistry, seed: int) -> Builtin:
         ModelNotFound, ModelUnavailable: (when an instrument is made) its models are not installed.
     """
     try:
-        from ..synthesis.instrument import NeuralInstrument
+        from promptdaw.runtime.synthesis.instrument import NeuralInstrument
     except ImportError as exc:
         raise ModelUnavailable(f"the built-in instrument (text-to-sample) is not available: {exc}") from None
     made: dict[tuple[str, bool], Instrument] = {}

@@ -14,18 +14,18 @@ from dataclasses import replace
 
 import mido
 
-from ..errors import InvalidParams
-from ..generation.clip import Clip, clip_from_midi, clip_to_midi
-from ..generation.midi_generator import MidiGenerator
-from ..jobs import JobContext, TaskResult
-from ..music.embedding import Embedder
-from ..music.prompt import parse_prompt
-from ..music.spec import PART_ROLES, MusicSpec, PartSpec
-from ..music.theory import estimate_key, pitch_class_name
-from ..params import number_param, string_param
-from ..protocol import Midi, Request
-from ..registry import ModelRegistry
-from ..runtime import OnnxModel
+from promptdaw.core.clip import Clip, clip_from_midi, clip_to_midi
+from promptdaw.core.music.prompt import parse_prompt
+from promptdaw.core.music.spec import PART_ROLES, MusicSpec, PartSpec
+from promptdaw.core.music.theory import estimate_key, pitch_class_name
+from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.protocol import Midi, Request
+from promptdaw.runtime.embedding import Embedder
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.text2midi.generator import MidiGenerator
 
 __all__ = ["continue_midi", "generate_midi", "midi_generator", "regenerate_midi", "resolve_spec", "vary_midi"]
 

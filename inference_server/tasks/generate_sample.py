@@ -20,19 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParams, ModelNotFound, ModelUnavailable
-from ..jobs import JobContext, TaskResult
-from ..music.embedding import Embedder
-from ..params import number_param, string_param
-from ..protocol import Audio, Request
-from ..registry import ModelRegistry
-from ..runtime import OnnxModel
-from ..synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
-from ..synthesis.critic import KIND as CRITIC_KIND
-from ..synthesis.critic import SampleCritic
-from ..synthesis.generator import DEFAULT_VELOCITY, LISTEN_MODES, SampleModel, lengthened, render_one_shot
-from ..synthesis.patch import Patch
-from ..synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
+from promptdaw.inference_server.errors import InvalidParams, ModelNotFound, ModelUnavailable
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.protocol import Audio, Request
+from promptdaw.runtime.embedding import Embedder
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
+from promptdaw.runtime.synthesis.critic import KIND as CRITIC_KIND
+from promptdaw.runtime.synthesis.critic import SampleCritic
+from promptdaw.runtime.synthesis.generator import (
+    DEFAULT_VELOCITY,
+    LISTEN_MODES,
+    SampleModel,
+    lengthened,
+    render_one_shot,
+)
+from promptdaw.runtime.synthesis.patch import Patch
+from promptdaw.runtime.synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
 __all__ = ["KIND", "SampleOptions", "generate_sample", "generate_sample_core", "sample_model"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from ..errors import InvalidParams
-from ..jobs import JobContext, TaskResult
-from ..params import string_param
+from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import string_param
 
 
 def load(ctx: JobContext) -> TaskResult:

@@ -13,6 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from promptdaw.core.music.theory import estimate_key
+from promptdaw.inference_server.errors import InferenceFailed, InvalidParams
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.protocol import Audio, Midi, Request
+from promptdaw.inference_server.tasks.generate_loop import (
+    _sample_rate,
+    _target_lufs,
+    builtin_instruments,
+    check_length,
+    render_loop,
+    reply_for,
+)
 from promptdaw.plugin_host import (
     EffectChain,
     EventInstrument,
@@ -25,13 +38,6 @@ from promptdaw.plugin_host import (
     parse_fx,
     parse_instrument_spec,
 )
-
-from ..errors import InferenceFailed, InvalidParams
-from ..jobs import JobContext, TaskResult
-from ..music.theory import estimate_key
-from ..params import number_param, string_param
-from ..protocol import Audio, Midi, Request
-from .generate_loop import _sample_rate, _target_lufs, builtin_instruments, check_length, render_loop, reply_for
 
 __all__ = ["render_midi", "score_for_request"]
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..audio import SILENCE_DBFS, level_dbfs, validate_audio
-from ..jobs import JobContext, TaskResult
-from ..params import single_audio, string_param
-from ..protocol import Audio
-from ..runtime import OnnxModel
-from ..separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stereo
+from promptdaw.core.audio import SILENCE_DBFS, level_dbfs, validate_audio
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import single_audio, string_param
+from promptdaw.inference_server.protocol import Audio
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stereo
 
 __all__ = ["KIND", "SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
 

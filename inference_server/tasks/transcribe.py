@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import to_model_input
-from ..jobs import JobContext, TaskResult
-from ..params import number_param, single_audio, string_param
-from ..protocol import Midi, Request
-from ..runtime import OnnxModel
-from ..transcription import (
+from promptdaw.core.audio import to_model_input
+from promptdaw.inference_server.jobs import JobContext, TaskResult
+from promptdaw.inference_server.params import number_param, single_audio, string_param
+from promptdaw.inference_server.protocol import Midi, Request
+from promptdaw.runtime.onnx import OnnxModel
+from promptdaw.runtime.transcription import (
     DEFAULT_FRAME_THRESHOLD,
     DEFAULT_MIN_NOTE_MS,
     DEFAULT_ONSET_THRESHOLD,
     notes_to_midi,
 )
-from ..transcription import transcribe as audio_to_notes
+from promptdaw.runtime.transcription import transcribe as audio_to_notes
 
 __all__ = ["KIND", "TranscribeOptions", "transcribe", "transcribe_to_midi"]
 

@@ -1,0 +1,154 @@
+"""A generated clip (spec + one track of notes per part) and its Standard MIDI File form."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import mido
+
+from promptdaw.core.music.spec import MusicSpec
+from promptdaw.core.music.theory import pitch_class_name
+
+__all__ = ["DRUM_CHANNEL", "TICKS_PER_STEP", "Clip", "ClipNote", "ClipTrack", "clip_from_midi", "clip_to_midi"]
+
+TICKS_PER_BEAT = 480
+TICKS_PER_STEP = TICKS_PER_BEAT // 4  # one 16th note
+DRUM_CHANNEL = 9  # MIDI channel 10
+_FLAT_MAJOR_TONICS = {5, 10, 3, 8, 1, 6}  # F Bb Eb Ab Db Gb are written with flats
+
+
+@dataclass(frozen=True)
+class ClipNote:
+    start: int  # 16th-note steps from the clip start
+    duration: int  # steps, >= 1
+    pitch: int
+    velocity: int
+
+
+@dataclass
+class ClipTrack:
+    role: str
+    program: int
+    name: str
+    notes: list[ClipNote] = field(default_factory=list)
+
+
+@dataclass
+class Clip:
+    spec: MusicSpec
+    tracks: list[ClipTrack]
+
+    @property
+    def steps(self) -> int:
+        return self.spec.bars * self.spec.steps_per_bar
+
+    def track(self, role: str) -> ClipTrack | None:
+        return next((t for t in self.tracks if t.role == role), None)
+
+
+def _key_signature(spec: MusicSpec) -> str | None:
+    """mido key name ("F#m", "Bb"); modes other than major/minor are written as their major key."""
+    if spec.key_mode == "minor":
+        relative_major = (spec.key_tonic + 3) % 12
+        return pitch_class_name(spec.key_tonic, flats=relative_major in _FLAT_MAJOR_TONICS) + "m"
+    offsets = {"major": 0, "dorian": 10, "phrygian": 8, "lydian": 7, "mixolydian": 5, "locrian": 1}
+    major = (spec.key_tonic + offsets[spec.key_mode]) % 12
+    return pitch_class_name(major, flats=major in _FLAT_MAJOR_TONICS)
+
+
+def clip_to_midi(clip: Clip) -> bytes:
+    """Type-1 SMF: a conductor track (tempo, meter, key) and one named track per part.
+
+    Every track ends exactly at the clip's last bar line, so the file is exactly N bars long.
+    """
+    spec = clip.spec
+    end_tick = clip.steps * TICKS_PER_STEP
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    conductor = mido.MidiTrack()
+    conductor.append(mido.MetaMessage("track_name", name="promptdaw", time=0))
+    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(spec.bpm), time=0))
+    numerator, denominator = spec.meter
+    conductor.append(mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator, time=0))
+    conductor.append(mido.MetaMessage("key_signature", key=_key_signature(spec), time=0))
+    conductor.append(mido.MetaMessage("end_of_track", time=end_tick))
+    midi.tracks.append(conductor)
+    melodic_channels = iter(c for c in range(16) if c != DRUM_CHANNEL)
+    for track in clip.tracks:
+        channel = DRUM_CHANNEL if track.role == "drums" else next(melodic_channels)
+        midi.tracks.append(_track_events(track, channel, end_tick))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def _track_events(track: ClipTrack, channel: int, end_tick: int) -> mido.MidiTrack:
+    events: list[tuple[int, int, mido.Message]] = []  # (tick, order: offs before ons, message)
+    for note in track.notes:
+        start = note.start * TICKS_PER_STEP
+        stop = min((note.start + note.duration) * TICKS_PER_STEP, end_tick)
+        if start >= end_tick or stop <= start:
+            continue
+        events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
+        events.append((stop, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1], e[2].note))
+    out = mido.MidiTrack()
+    out.append(mido.MetaMessage("track_name", name=track.name, time=0))
+    if channel != DRUM_CHANNEL:
+        out.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
+    tick = 0
+    for at, _, message in events:
+        out.append(message.copy(time=at - tick))
+        tick = at
+    out.append(mido.MetaMessage("end_of_track", time=end_tick - tick))
+    return out
+
+
+def clip_from_midi(data: bytes, spec: MusicSpec) -> list[ClipTrack]:
+    """Tracks of a Standard MIDI File on the 16th grid, roles guessed from channel and register.
+
+    ``spec`` supplies nothing but the track names/roles of a clip this project wrote; other
+    files get roles from channel 10 (drums), median pitch (bass) and polyphony (chords).
+    """
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    ticks_per_step = midi.ticks_per_beat / 4
+    tracks = []
+    for raw in midi.tracks:
+        name, program, channel, tick = "", 0, None, 0
+        open_notes: dict[int, tuple[int, int]] = {}
+        notes: list[ClipNote] = []
+        for message in raw:
+            tick += message.time
+            if message.type == "track_name":
+                name = message.name
+            elif message.type == "program_change":
+                program = message.program
+            elif message.type in ("note_on", "note_off"):
+                channel = message.channel
+                step = round(tick / ticks_per_step)
+                if message.type == "note_on" and message.velocity > 0:
+                    open_notes[message.note] = (step, message.velocity)
+                elif message.note in open_notes:
+                    start, velocity = open_notes.pop(message.note)
+                    notes.append(ClipNote(start, max(step - start, 1), message.note, velocity))
+        if notes:
+            notes.sort(key=lambda n: (n.start, n.pitch))
+            role = _guess_role(name, channel, notes, spec)
+            tracks.append(ClipTrack(role, program, name or role, notes))
+    return tracks
+
+
+def _guess_role(name: str, channel: int | None, notes: list[ClipNote], spec: MusicSpec) -> str:
+    for part in spec.parts:
+        if part.name == name:
+            return part.role
+    if channel == DRUM_CHANNEL:
+        return "drums"
+    pitches = sorted(n.pitch for n in notes)
+    if pitches[len(pitches) // 2] < 55:
+        return "bass"
+    onsets: dict[int, int] = {}
+    for n in notes:
+        onsets[n.start] = onsets.get(n.start, 0) + 1
+    chordal = sum(count >= 3 for count in onsets.values()) >= len(onsets) / 2
+    return "chords" if chordal else "melody"

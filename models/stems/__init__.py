@@ -1,6 +1,0 @@
-"""The project's own stem-separation model: data rendering, architecture, training and export.
-
-Training-side only (``arrange``/``render`` need music21 and FluidSynth; ``model``/``train``/
-``export`` need torch). The daemon runs the exported ONNX through
-``promptdaw.inference_server.separation`` and never imports this package.
-"""
