@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from promptdaw.inference_server.errors import InvalidAudio
+from promptdaw.core.errors import InvalidAudio
 
 __all__ = ["SILENCE_DBFS", "level_dbfs", "to_model_input", "validate_audio"]
 

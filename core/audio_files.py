@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile
 
-from promptdaw.inference_server.errors import InvalidAudio
+from promptdaw.core.errors import InvalidAudio
 
 __all__ = ["read_audio", "write_audio"]
 

@@ -26,7 +26,7 @@ import zmq
 
 from promptdaw import __version__
 from promptdaw.inference_server.errors import (
-    InvalidParams,
+    InvalidInput,
     JobNotFound,
     PromptdawError,
     ProtocolError,
@@ -202,7 +202,7 @@ class Daemon:
 
     def _submit(self, identity: bytes, request: Request) -> None:
         if (identity, request.id) in self._jobs:
-            raise InvalidParams(f"request id {request.id!r} is already running; ids must be unique")
+            raise InvalidInput(f"request id {request.id!r} is already running; ids must be unique")
         queued = sum(job.state is JobState.QUEUED for job in self._jobs.values())
         if queued >= self.config.max_queue:
             raise ServerBusy(f"{queued} jobs are queued (limit {self.config.max_queue}); retry later")
@@ -293,13 +293,13 @@ class Daemon:
     def _unload(self, identity: bytes, request: Request) -> tuple[dict[str, Any], Sequence[Payload]]:
         name = string_param(request, "model")
         if not name:
-            raise InvalidParams("unload needs params.model, the name of a model")
+            raise InvalidInput("unload needs params.model, the name of a model")
         return {"model": name, "was_loaded": self.registry.unload(name)}, ()
 
     def _cancel(self, identity: bytes, request: Request) -> tuple[dict[str, Any], Sequence[Payload]]:
         target = string_param(request, "request_id")
         if not target:
-            raise InvalidParams("cancel needs params.request_id, the id of the request to cancel")
+            raise InvalidInput("cancel needs params.request_id, the id of the request to cancel")
         job = self._jobs.get((identity, target)) or next(
             (j for j in self._jobs.values() if j.request.id == target), None
         )
@@ -312,7 +312,7 @@ class Daemon:
     def _result(self, identity: bytes, request: Request) -> tuple[dict[str, Any], Sequence[Payload]]:
         target = string_param(request, "request_id")
         if not target:
-            raise InvalidParams("result needs params.request_id")
+            raise InvalidInput("result needs params.request_id")
         kept = self._kept.pop(target, None)
         if kept is None:
             raise JobNotFound(f"no kept result for request id {target!r}")

@@ -1,19 +1,21 @@
-"""Every error promptdaw reports, and the one table mapping them to wire codes.
+"""The daemon's errors and the one table mapping every error to its wire code.
 
-The hierarchy::
+The domain errors (:mod:`promptdaw.core.errors`) know nothing of the wire; this module adds
+the errors only a server and its clients have and gives each class its stable code::
 
     PromptdawError                  internal
+    ├── InvalidInput                invalid_params        (core)
+    │   ├── InvalidAudio            invalid_audio         (core)
+    │   └── InvalidMidi             invalid_params        (core; a kind of invalid input on the wire)
+    ├── ModelError                  model_error           (core)
+    │   ├── ModelNotFound           model_not_found       (core)
+    │   ├── ModelUnavailable        model_unavailable     (core)
+    │   └── InferenceFailed         inference_failed      (core)
     ├── ProtocolError               bad_request
     │   ├── MalformedMessage        malformed
     │   ├── UnsupportedVersion      unsupported_version
     │   ├── UnknownRequestType      unknown_type
-    │   ├── PayloadTooLarge         payload_too_large
-    │   └── InvalidParams           invalid_params
-    │       └── InvalidAudio        invalid_audio
-    ├── ModelError                  model_error
-    │   ├── ModelNotFound           model_not_found
-    │   ├── ModelUnavailable        model_unavailable
-    │   └── InferenceFailed         inference_failed
+    │   └── PayloadTooLarge         payload_too_large
     ├── JobError                    job_error
     │   ├── JobCancelled            cancelled
     │   ├── JobTimeout              timeout
@@ -29,14 +31,28 @@ catch typed exceptions.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
+
+from promptdaw.core.errors import (
+    InferenceFailed,
+    InvalidAudio,
+    InvalidInput,
+    InvalidMidi,
+    ModelError,
+    ModelNotFound,
+    ModelUnavailable,
+    PromptdawError,
+)
 
 __all__ = [
+    "ERRORS_BY_CODE",
+    "WIRE_CODES",
     "DaemonUnavailable",
     "InferenceFailed",
     "InsecureEndpoint",
     "InvalidAudio",
-    "InvalidParams",
+    "InvalidInput",
+    "InvalidMidi",
     "JobCancelled",
     "JobError",
     "JobNotFound",
@@ -53,107 +69,93 @@ __all__ = [
     "UnsupportedVersion",
     "error_from_wire",
     "error_to_wire",
+    "wire_code",
 ]
 
 
-class PromptdawError(Exception):
-    """Base class; ``code`` is the stable identifier sent on the wire."""
-
-    code: ClassVar[str] = "internal"
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else self.code
-
-
 class ProtocolError(PromptdawError):
-    code = "bad_request"
+    """A message the daemon cannot read; carries what could be read of its header."""
+
     #: Filled in by the decoder when the header could be read, to address the error reply.
     request_id: str | None = None
     request_type: str | None = None
 
 
 class MalformedMessage(ProtocolError):
-    code = "malformed"
+    pass
 
 
 class UnsupportedVersion(ProtocolError):
-    code = "unsupported_version"
+    pass
 
 
 class UnknownRequestType(ProtocolError):
-    code = "unknown_type"
+    pass
 
 
 class PayloadTooLarge(ProtocolError):
-    code = "payload_too_large"
-
-
-class InvalidParams(ProtocolError):
-    code = "invalid_params"
-
-
-class InvalidAudio(InvalidParams):
-    code = "invalid_audio"
-
-
-class ModelError(PromptdawError):
-    code = "model_error"
-
-
-class ModelNotFound(ModelError):
-    code = "model_not_found"
-
-
-class ModelUnavailable(ModelError):
-    """The model is known but cannot be loaded: file missing, checksum mismatch, bad ONNX."""
-
-    code = "model_unavailable"
-
-
-class InferenceFailed(ModelError):
-    code = "inference_failed"
+    pass
 
 
 class JobError(PromptdawError):
-    code = "job_error"
+    pass
 
 
 class JobCancelled(JobError):
-    code = "cancelled"
+    pass
 
 
 class JobTimeout(JobError):
-    code = "timeout"
+    pass
 
 
 class JobNotFound(JobError):
-    code = "job_not_found"
+    pass
 
 
 class ServerBusy(JobError):
-    code = "busy"
+    pass
 
 
 class DaemonUnavailable(PromptdawError):
-    code = "daemon_unavailable"
+    pass
 
 
 class InsecureEndpoint(PromptdawError):
     """A non-loopback endpoint without CurveZMQ keys."""
 
-    code = "insecure_endpoint"
+
+#: The one class -> code table; codes are stable, see docs/protocol.md.
+WIRE_CODES: dict[type[PromptdawError], str] = {
+    PromptdawError: "internal",
+    InvalidInput: "invalid_params",
+    InvalidAudio: "invalid_audio",
+    ModelError: "model_error",
+    ModelNotFound: "model_not_found",
+    ModelUnavailable: "model_unavailable",
+    InferenceFailed: "inference_failed",
+    ProtocolError: "bad_request",
+    MalformedMessage: "malformed",
+    UnsupportedVersion: "unsupported_version",
+    UnknownRequestType: "unknown_type",
+    PayloadTooLarge: "payload_too_large",
+    JobError: "job_error",
+    JobCancelled: "cancelled",
+    JobTimeout: "timeout",
+    JobNotFound: "job_not_found",
+    ServerBusy: "busy",
+    DaemonUnavailable: "daemon_unavailable",
+    InsecureEndpoint: "insecure_endpoint",
+}
+ERRORS_BY_CODE: dict[str, type[PromptdawError]] = {code: cls for cls, code in WIRE_CODES.items()}
 
 
-def _all_subclasses(cls: type[PromptdawError]) -> list[type[PromptdawError]]:
-    found = [cls]
-    for sub in cls.__subclasses__():
-        found.extend(_all_subclasses(sub))
-    return found
-
-
-#: The one code <-> class table.
-ERRORS_BY_CODE: dict[str, type[PromptdawError]] = {cls.code: cls for cls in _all_subclasses(PromptdawError)}
+def wire_code(error: BaseException) -> str:
+    """The code of the nearest class in ``WIRE_CODES``; ``internal`` for anything not ours."""
+    for cls in type(error).__mro__:
+        if cls in WIRE_CODES:
+            return WIRE_CODES[cls]
+    return WIRE_CODES[PromptdawError]
 
 
 def error_to_wire(error: BaseException) -> dict[str, Any]:
@@ -163,12 +165,12 @@ def error_to_wire(error: BaseException) -> dict[str, Any]:
     crashed model or a bug still reaches the client as one clear line.
     """
     if isinstance(error, PromptdawError):
-        return {"code": error.code, "message": error.message}
-    return {"code": PromptdawError.code, "message": f"{type(error).__name__}: {error}"}
+        return {"code": wire_code(error), "message": error.message}
+    return {"code": wire_code(error), "message": f"{type(error).__name__}: {error}"}
 
 
 def error_from_wire(error: dict[str, Any]) -> PromptdawError:
     """Rebuild the typed exception from an error reply's ``error`` object."""
-    code = str(error.get("code", PromptdawError.code))
+    code = str(error.get("code", WIRE_CODES[PromptdawError]))
     cls = ERRORS_BY_CODE.get(code, PromptdawError)
     return cls(str(error.get("message", code)))

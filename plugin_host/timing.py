@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from promptdaw.core.errors import InvalidInput
 from promptdaw.core.music.prompt import parse_key
-from promptdaw.inference_server.errors import InvalidParams
 from promptdaw.plugin_host.mastering import smooth_seam
 from promptdaw.plugin_host.score import loop_length_samples
 
@@ -147,7 +147,7 @@ def key_shift_semitones(from_key: str | tuple[int, str], to_key: str | tuple[int
         else:
             try:
                 tonics.append(parse_key(key)[0])
-            except InvalidParams as exc:
+            except InvalidInput as exc:
                 raise ValueError(exc.message) from None
     shift = (tonics[1] - tonics[0]) % 12
     return shift - 12 if shift > 5 else shift

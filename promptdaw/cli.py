@@ -25,7 +25,7 @@ from promptdaw.core.audio_files import read_audio
 from promptdaw.core.files import atomic_write_bytes
 from promptdaw.core.music.theory import pitch_class_name
 from promptdaw.core.paths import cache_dir, models_dir
-from promptdaw.inference_server.errors import InvalidParams, PromptdawError
+from promptdaw.inference_server.errors import InvalidInput, PromptdawError
 from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES, Audio
 from promptdaw.launcher import daemon_log_path, ensure_daemon, is_running
 from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_S
@@ -306,7 +306,7 @@ def _transcribe(args: argparse.Namespace) -> int:
 def _stems(args: argparse.Namespace) -> int:
     samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
     if not 1.0 <= args.block_s <= 3600.0:
-        raise InvalidParams(f"--block-s must be in [1, 3600], got {args.block_s:g}")
+        raise InvalidInput(f"--block-s must be in [1, 3600], got {args.block_s:g}")
     endpoint = resolve_endpoint(args.endpoint)
     if ensure_daemon(endpoint, **_keys(args)) and not args.json:
         print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
@@ -347,7 +347,7 @@ def _midi_request(args: argparse.Namespace) -> tuple[str, dict[str, Any], bytes 
     if args.bar_range:
         first, _, last = args.bar_range.partition("-")
         if not (first.isdigit() and (last or first).isdigit()):
-            raise InvalidParams(f"--bar-range must look like 3-6 (1-based, inclusive), got {args.bar_range!r}")
+            raise InvalidInput(f"--bar-range must look like 3-6 (1-based, inclusive), got {args.bar_range!r}")
         params |= {"from_bar": int(first) - 1, "to_bar": int(last or first)}
     return "regenerate-midi", params | {"part": args.part or "all"}, data
 
@@ -433,10 +433,10 @@ def _render_params(args: argparse.Namespace) -> dict[str, Any]:
         try:
             spec = parse_instrument_spec(text)
         except ValueError as exc:
-            raise InvalidParams(f"--instrument: {exc}") from None
+            raise InvalidInput(f"--instrument: {exc}") from None
         if spec.path is not None:
             if not spec.path.exists():
-                raise InvalidParams(f"--instrument {text!r}: no such VST3 plugin: {spec.path}")
+                raise InvalidInput(f"--instrument {text!r}: no such VST3 plugin: {spec.path}")
             spec = dataclasses.replace(spec, path=spec.path.resolve())
         instruments.append(str(spec))
     fx = []
@@ -444,15 +444,15 @@ def _render_params(args: argparse.Namespace) -> dict[str, Any]:
         try:
             part, chain = parse_fx(text)
         except ValueError as exc:
-            raise InvalidParams(f"--fx: {exc}") from None
+            raise InvalidInput(f"--fx: {exc}") from None
         for effect in chain:
             if effect.path is not None and not effect.path.exists():
-                raise InvalidParams(f"--fx {text!r}: no such VST3 plugin: {effect.path}")
+                raise InvalidInput(f"--fx {text!r}: no such VST3 plugin: {effect.path}")
         if all(effect.path is None for effect in chain):
             try:
                 EffectChain(chain)  # built-ins only: values are checked here, in milliseconds
             except ValueError as exc:
-                raise InvalidParams(f"--fx {text!r}: {exc}") from None
+                raise InvalidInput(f"--fx {text!r}: {exc}") from None
         chain = tuple(dataclasses.replace(e, path=e.path.resolve()) if e.path else e for e in chain)
         fx.append(f"{part}=" + ",".join(str(e) for e in chain))
     params: dict[str, Any] = {"instruments": instruments, "fx": fx, "wrap": not args.tail, "seed": args.seed,
@@ -469,7 +469,7 @@ def _render(args: argparse.Namespace) -> int:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return _fit_audio(args)
     if not data.startswith(b"MThd"):
-        raise InvalidParams(f"{args.input} is neither a Standard MIDI File (no MThd header) nor a WAV file")
+        raise InvalidInput(f"{args.input} is neither a Standard MIDI File (no MThd header) nor a WAV file")
     params = _render_params(args)
     start = time.perf_counter()
     reply = _render_job(args, "render-midi", params, (Midi(data),))
@@ -486,9 +486,9 @@ def _fit_audio(args: argparse.Namespace) -> int:
     from promptdaw.loop_files import fit_audio_file
 
     if args.instrument or args.fx:
-        raise InvalidParams("--instrument and --fx apply to MIDI files; a WAV is only fitted to --bpm and --key")
+        raise InvalidInput("--instrument and --fx apply to MIDI files; a WAV is only fitted to --bpm and --key")
     if args.bpm is None and args.key is None:
-        raise InvalidParams("a WAV input needs --bpm or --key to fit it to")
+        raise InvalidInput("a WAV input needs --bpm or --key to fit it to")
     start = time.perf_counter()
     result = fit_audio_file(args.input, args.output, bpm=args.bpm, key=args.key, source_bpm=args.source_bpm,
                             source_key=args.source_key)  # fmt: skip
@@ -522,9 +522,9 @@ def _read_patch(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
-        raise InvalidParams(f"{path} is not a JSON patch file: {exc}") from None
+        raise InvalidInput(f"{path} is not a JSON patch file: {exc}") from None
     if not isinstance(data, dict):
-        raise InvalidParams(f"{path} is not a patch (a JSON object from `promptdaw sample`)")
+        raise InvalidInput(f"{path} is not a patch (a JSON object from `promptdaw sample`)")
     return data
 
 
@@ -533,7 +533,7 @@ def _sample(args: argparse.Namespace) -> int:
     from promptdaw.runtime.synthesis.prompt import parse_note_param
 
     if args.prompt is None and args.patch is None and args.vary is None:
-        raise InvalidParams("sample needs a PROMPT (or --patch FILE.json / --vary FILE.json)")
+        raise InvalidInput("sample needs a PROMPT (or --patch FILE.json / --vary FILE.json)")
     params: dict[str, Any] = {"seed": args.seed, "sample_rate": args.sample_rate}
     if args.prompt is not None:
         params["prompt"] = args.prompt

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from promptdaw.core.files import atomic_write_bytes
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.protocol import Audio, Midi, Payload
 from promptdaw.plugin_host import (
     LoopInfo,
@@ -50,13 +50,13 @@ def write_render_files(
     Returns the paths written, mix first.
 
     Raises:
-        InvalidParams: the reply does not hold the buffers its result describes.
+        InvalidInput: the reply does not hold the buffers its result describes.
     """
     audio = [p for p in payloads if isinstance(p, Audio)]
     midi = [p for p in payloads if isinstance(p, Midi)]
     parts = list(result.get("parts", []))
     if len(audio) != 1 + len(parts):
-        raise InvalidParams(f"the daemon sent {len(audio)} audio buffers for a mix and {len(parts)} parts")
+        raise InvalidInput(f"the daemon sent {len(audio)} audio buffers for a mix and {len(parts)} parts")
     info = loop_info(result) if loop else None
     written = [write_wav(output, audio[0].samples, audio[0].sample_rate, loop=info)]
     if midi:
@@ -84,27 +84,27 @@ def fit_audio_file(
     written file carries the new tempo and root note.
 
     Raises:
-        InvalidParams: no source tempo for ``bpm`` or no source key for ``key``, a key that
+        InvalidInput: no source tempo for ``bpm`` or no source key for ``key``, a key that
             cannot be read, or a change beyond what the stretcher allows.
     """
     try:
         wav = read_wav(source)
     except ValueError as exc:
-        raise InvalidParams(str(exc)) from None
+        raise InvalidInput(str(exc)) from None
     acid = wav.acid
     from_bpm = source_bpm or (acid.bpm if acid and acid.bpm > 0 else None)
     if bpm is not None and from_bpm is None:
-        raise InvalidParams(f"{source} has no tempo (acid chunk): give --source-bpm")
+        raise InvalidInput(f"{source} has no tempo (acid chunk): give --source-bpm")
     root = acid.root_note if acid is not None else None
     semitones = 0
     if key is not None:
         from_key: str | tuple[int, str] | None = source_key or ((root % 12, "major") if root is not None else None)
         if from_key is None:
-            raise InvalidParams(f"{source} has no root note (acid chunk): give --source-key")
+            raise InvalidInput(f"{source} has no root note (acid chunk): give --source-key")
         try:
             semitones = key_shift_semitones(from_key, key)
         except ValueError as exc:
-            raise InvalidParams(f"--key: {exc}") from None
+            raise InvalidInput(f"--key: {exc}") from None
     to_bpm = bpm or from_bpm
     try:
         if acid is not None and not acid.one_shot and from_bpm and acid.beats and acid.beats % acid.meter[0] == 0:
@@ -118,7 +118,7 @@ def fit_audio_file(
                                      semitones=semitones)  # fmt: skip
             info, expected = None, audio.shape[0]
     except ValueError as exc:
-        raise InvalidParams(str(exc)) from None
+        raise InvalidInput(str(exc)) from None
     # Stretching moves phases, which can raise peaks: only ever turn down, to -1 dBTP.
     peak = true_peak_dbtp(audio, wrap=info is not None)
     if peak is not None and peak > DEFAULT_CEILING_DBTP:

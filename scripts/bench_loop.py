@@ -45,13 +45,9 @@ def cpu_seconds(pid: int) -> float:
 def in_process_breakdown(seed: int, models: Path) -> dict[str, float]:
     """Compose, render and master once in this process, timing each stage (models preloaded)."""
     from promptdaw.inference_server.protocol import Request
-    from promptdaw.inference_server.tasks.generate_loop import (
-        _loop_spec,
-        builtin_instruments,
-        loop_instruments,
-        render_loop,
-    )
-    from promptdaw.inference_server.tasks.generate_midi import midi_generator
+    from promptdaw.inference_server.tasks.generate_loop import _loop_spec
+    from promptdaw.inference_server.tasks.rendering import builtin_instruments, loop_instruments, render_loop
+    from promptdaw.runtime.catalog import midi_generator
     from promptdaw.runtime.onnx import select_providers
     from promptdaw.runtime.registry import ModelRegistry
 

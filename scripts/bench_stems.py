@@ -76,6 +76,7 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -
     from pedalboard.io import AudioFile
 
     from promptdaw.inference_server.tasks.separate import separate_audio
+    from promptdaw.runtime.catalog import STEM_SEPARATION, model_for
     from promptdaw.runtime.registry import ModelRegistry
     from promptdaw.runtime.separation import Geometry, iter_separate
     from promptdaw.runtime.separation.stem_files import StemFiles
@@ -86,7 +87,7 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -
         providers=["CPUExecutionProvider"],
         intra_op_threads=threads,
     )
-    model = registry.get(registry.default_for("stem-separation"))
+    model = model_for(registry, STEM_SEPARATION)
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     with AudioFile(str(input_path)) as f:

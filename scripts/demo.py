@@ -20,6 +20,7 @@ from promptdaw.client import Client, resolve_endpoint
 from promptdaw.core.audio_files import write_audio
 from promptdaw.launcher import is_running
 from promptdaw.note_metrics import note_f1
+from promptdaw.runtime.catalog import TEXT_TO_MIDI, TEXT_TO_SAMPLE
 from promptdaw.signals import synth_notes
 
 SAMPLE_RATE = 44100
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 #: The loop `make demo` writes (issue 4): text -> MIDI -> rendered parts -> mastered mix.
 LOOP_PROMPT = "house loop with drums, bass, chords and a lead melody in A minor, 120 bpm, 4 bars"
-LOOP_MODEL_KINDS = ("text-to-midi", "text-to-sample")
+LOOP_MODEL_KINDS = (TEXT_TO_MIDI, TEXT_TO_SAMPLE)
 
 
 def make_loop(endpoint: str, path: Path) -> str:

@@ -34,8 +34,8 @@ from promptdaw.core.clip import clip_to_midi
 from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.core.music.theory import parse_chord, parse_pitch_class
 from promptdaw.core.paths import models_dir
-from promptdaw.inference_server.tasks.generate_midi import midi_generator
-from promptdaw.runtime.embedding import Embedder
+from promptdaw.runtime import catalog
+from promptdaw.runtime.catalog import midi_generator
 from promptdaw.runtime.onnx import select_providers
 from promptdaw.runtime.registry import ModelRegistry
 
@@ -292,7 +292,7 @@ def evaluate(
     lines: list[dict], registry: ModelRegistry, diversity_seeds: int, index, corpus_stats, seed: int = 1
 ) -> dict[str, Any]:
     generator = midi_generator(registry)
-    embedder = registry.get(registry.default_for("text-embedding")).attachment("embedder", Embedder)
+    embedder = catalog.embedder(registry)
     rows, timings = [], []
     checks: dict[str, list[float]] = defaultdict(list)
     for line in tqdm(lines, desc="prompts", leave=False):

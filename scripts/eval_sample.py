@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
 
-    from promptdaw.inference_server.tasks.generate_sample import sample_model
+    from promptdaw.runtime.catalog import sample_model
     from promptdaw.runtime.registry import ModelRegistry
     from promptdaw.runtime.synthesis.generator import SampleModel
 

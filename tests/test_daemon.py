@@ -16,7 +16,7 @@ from promptdaw.client import Client
 from promptdaw.inference_server import protocol
 from promptdaw.inference_server.errors import (
     InvalidAudio,
-    InvalidParams,
+    InvalidInput,
     JobCancelled,
     JobNotFound,
     JobTimeout,
@@ -127,9 +127,9 @@ def test_bad_audio(client: Client, samples: np.ndarray, match: str) -> None:
 
 
 def test_bad_params_name_the_field(client: Client) -> None:
-    with pytest.raises(InvalidParams, match="onset_threshold"):
+    with pytest.raises(InvalidInput, match="onset_threshold"):
         client.transcribe(np.zeros(22050, np.float32), 22050, onset_threshold="high")
-    with pytest.raises(InvalidParams, match="timeout_s"):
+    with pytest.raises(InvalidInput, match="timeout_s"):
         client.transcribe(np.zeros(22050, np.float32), 22050, timeout_s=-1)
 
 

@@ -20,10 +20,11 @@ from loop_support import StubGenerator, ToneInstrument, make_clip, seam_ok, test
 
 from promptdaw.cli import main as promptdaw
 from promptdaw.core.clip import clip_to_midi
-from promptdaw.inference_server.errors import InvalidParams, ModelError
+from promptdaw.inference_server.errors import InvalidInput, ModelError
 from promptdaw.inference_server.protocol import Audio, Midi, Request
-from promptdaw.inference_server.tasks.generate_loop import Builtin, generate_loop, render_loop
+from promptdaw.inference_server.tasks.generate_loop import generate_loop
 from promptdaw.inference_server.tasks.render_midi import render_midi
+from promptdaw.inference_server.tasks.rendering import Builtin, render_loop
 from promptdaw.loop_files import write_render_files
 from promptdaw.plugin_host import DrumKit, integrated_loudness, loop_length_samples, read_wav, true_peak_dbtp
 from promptdaw.runtime.registry import ModelRegistry
@@ -139,7 +140,7 @@ def test_a_loop_of_a_genre_gets_the_genres_parts(registry: ModelRegistry, test_b
 )
 def test_impossible_loops_name_the_field(registry: ModelRegistry, test_builtin: Builtin, params: dict,
                                          field: str) -> None:  # fmt: skip
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(InvalidInput, match=field):
         run_task(generate_loop, registry, params)
 
 
@@ -201,7 +202,7 @@ def test_render_midi_with_tails_kept(registry: ModelRegistry, test_builtin: Buil
 )
 def test_render_midi_bad_input(registry: ModelRegistry, test_builtin: Builtin, params: dict, message: str) -> None:
     clip = make_clip(bars=1)
-    with pytest.raises(InvalidParams, match=message):
+    with pytest.raises(InvalidInput, match=message):
         run_task(render_midi, registry, params, (Midi(clip_to_midi(clip)),))
 
 
@@ -209,9 +210,9 @@ def test_render_midi_refuses_a_file_that_is_no_plugin(registry: ModelRegistry, t
                                                       tmp_path: Path) -> None:  # fmt: skip
     fake = tmp_path / "Broken.vst3"
     fake.write_bytes(b"\x7fELF not really")
-    with pytest.raises(InvalidParams, match="cannot be loaded as a VST3 plugin"):
+    with pytest.raises(InvalidInput, match="cannot be loaded as a VST3 plugin"):
         run_task(render_midi, registry, {"instruments": [f"bass={fake}"]}, (Midi(clip_to_midi(make_clip(bars=1))),))
-    with pytest.raises(InvalidParams, match="exactly one midi buffer"):
+    with pytest.raises(InvalidInput, match="exactly one midi buffer"):
         run_task(render_midi, registry, {})
 
 
@@ -300,7 +301,7 @@ def test_generate_loop_through_the_daemon(tmp_path: Path) -> None:
             length = loop_length_samples(2, (4, 4), 85, 44100)
             assert result["length_samples"] == length and result["parts"] == ["drums"]
             check_loop_audio(reply.payloads[0].samples, length, 44100)
-            with pytest.raises(InvalidParams, match="bars"):
+            with pytest.raises(InvalidInput, match="bars"):
                 client.request("generate-loop", {"prompt": "techno loop", "bars": 10_000})
             assert client.ping() < 1.0
     finally:
@@ -319,6 +320,6 @@ def test_render_midi_with_a_vst3_through_the_daemon(daemon, tmp_path: Path) -> N
         fake = tmp_path / "Fake.vst3"
         fake.write_text("not a plugin")
         for spec, message in [(f"bass={fake}", "cannot be loaded"), ("bass=/nowhere/X.vst3", "no such VST3")]:
-            with pytest.raises(InvalidParams, match=message):
+            with pytest.raises(InvalidInput, match=message):
                 client.request("render-midi", {"instruments": [spec]}, (midi,))
         assert client.ping() < 1.0  # the daemon keeps serving

@@ -8,7 +8,7 @@ from promptdaw.core.music.lexicon import GENRES, INSTRUMENTS, gm_family
 from promptdaw.core.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt
 from promptdaw.core.music.spec import PART_ROLES, MusicSpec
 from promptdaw.core.music.theory import parse_pitch_class
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 
 
 def roles(spec: MusicSpec) -> set[str]:
@@ -138,7 +138,7 @@ def test_parse_key_reads_whole_key_names(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["H minor", "minor", "C major 7", ""])
 def test_parse_key_rejects_non_keys_naming_the_field(text: str) -> None:
-    with pytest.raises(InvalidParams, match=r"^key: "):
+    with pytest.raises(InvalidInput, match=r"^key: "):
         parse_key(text)
 
 
@@ -368,7 +368,7 @@ def test_exclusions(prompt: str, expected: set[str]) -> None:
 
 
 def test_excluding_every_part_is_an_error_naming_parts() -> None:
-    with pytest.raises(InvalidParams, match=r"^parts: "):
+    with pytest.raises(InvalidInput, match=r"^parts: "):
         parse_prompt("drums only, no drums")
 
 
@@ -525,13 +525,13 @@ def test_explicit_lists_exactly_what_was_said() -> None:
     ],
 )
 def test_impossible_values_raise_naming_the_field(prompt: str, overrides: dict | None, field: str) -> None:
-    with pytest.raises(InvalidParams, match=rf"^{field}: "):
+    with pytest.raises(InvalidInput, match=rf"^{field}: "):
         parse_prompt(prompt, overrides=overrides)
 
 
 def test_parse_meter() -> None:
     assert parse_meter("12/8") == (12, 8)
-    with pytest.raises(InvalidParams, match=r"^meter: "):
+    with pytest.raises(InvalidInput, match=r"^meter: "):
         parse_meter("4/3")
 
 

@@ -18,6 +18,7 @@ from promptdaw.inference_server.errors import (
     UnsupportedVersion,
     error_from_wire,
     error_to_wire,
+    wire_code,
 )
 from promptdaw.inference_server.protocol import Audio, Midi, Request
 
@@ -110,6 +111,16 @@ def test_size_limit() -> None:
 def test_every_error_code_maps_back_to_its_class() -> None:
     for code, cls in ERRORS_BY_CODE.items():
         rebuilt = error_from_wire(error_to_wire(cls("why")))
-        assert type(rebuilt) is cls and rebuilt.code == code and rebuilt.message == "why"
+        assert type(rebuilt) is cls and wire_code(rebuilt) == code and rebuilt.message == "why"
     assert error_to_wire(ZeroDivisionError("boom")) == {"code": "internal", "message": "ZeroDivisionError: boom"}
     assert type(error_from_wire({"code": "from-the-future", "message": "m"})) is PromptdawError
+
+
+def test_domain_errors_know_no_wire_and_map_in_one_place() -> None:
+    """Lower layers raise core errors; the daemon's table gives each its code, nearest class first."""
+    import promptdaw.core.errors as domain
+
+    assert not any(hasattr(cls, "code") for cls in vars(domain).values() if isinstance(cls, type))
+    assert wire_code(domain.InvalidMidi("x")) == "invalid_params"
+    assert wire_code(domain.InvalidAudio("x")) == "invalid_audio"
+    assert wire_code(domain.ModelUnavailable("x")) == "model_unavailable"

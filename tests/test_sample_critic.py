@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core, sample_model
+from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core
+from promptdaw.runtime.catalog import sample_model
 from promptdaw.runtime.registry import ModelRegistry, sha256_file
 from promptdaw.runtime.synthesis import critic as critic_module
 from promptdaw.runtime.synthesis.constants import FAMILIES

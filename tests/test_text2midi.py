@@ -13,7 +13,7 @@ import mido
 import pytest
 
 from promptdaw.client import Client
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 
 TRAP = "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats"
 
@@ -141,7 +141,7 @@ def test_regenerate_one_part_in_a_bar_range(client: Client) -> None:
     ],
 )
 def test_impossible_values_name_the_field(client: Client, prompt: str, params: dict, field: str) -> None:
-    with pytest.raises(InvalidParams, match=field):
+    with pytest.raises(InvalidInput, match=field):
         generate(client, prompt, **params)
     assert client.ping() < 1.0
 

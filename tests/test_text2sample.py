@@ -16,7 +16,7 @@ from conftest import REPO, DaemonProcess, start_daemon
 
 from promptdaw.client import Client
 from promptdaw.core.audio_files import read_audio
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.protocol import Audio
 from promptdaw.runtime.registry import ModelRegistry
 from promptdaw.runtime.synthesis import NeuralInstrument
@@ -142,7 +142,7 @@ def test_patch_edit_round_trip(client: Client) -> None:
     assert early(fast) > 1.5 * early(original)
     # a control out of its range is refused, naming it
     edited["params"]["amp_attack_s"] = 100.0
-    with pytest.raises(InvalidParams, match="amp_attack_s"):
+    with pytest.raises(InvalidInput, match="amp_attack_s"):
         sample(client, patch=edited)
 
 
@@ -189,7 +189,7 @@ def test_vary_strength_stays_close(client: Client) -> None:
     ],
 )
 def test_bad_input_is_refused_and_the_daemon_keeps_serving(client: Client, params: dict, match: str) -> None:
-    with pytest.raises(InvalidParams, match=match):
+    with pytest.raises(InvalidInput, match=match):
         client.request("generate-sample", params)
     assert client.ping() < 1.0
     _, audio = sample(client, prompt="snare", seed=1)
@@ -252,7 +252,8 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
     metrics = manifest["metrics"]
     assert metrics["fit_loss_end"] < metrics["fit_loss_start"]  # two gradient steps already move the fits
     shutil.copytree(REPO / "models" / "minilm", tmp_path / "minilm")
-    from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core, sample_model
+    from promptdaw.inference_server.tasks.generate_sample import SampleOptions, generate_sample_core
+    from promptdaw.runtime.catalog import sample_model
 
     model = sample_model(ModelRegistry(tmp_path, providers=["CPUExecutionProvider"]))
     result, payloads = generate_sample_core(model, SampleOptions(prompt="kick", seed=1))

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.runtime.synthesis import synth
 from promptdaw.runtime.synthesis.constants import CATEGORIES, CATEGORY_FAMILY
 from promptdaw.runtime.synthesis.generator import finish_one_shot, gate_for_length, render_one_shot
@@ -170,7 +170,7 @@ def test_patch_dict_round_trip_and_edit() -> None:
     ],
 )
 def test_bad_patch_values_name_the_control(params: dict, match: str) -> None:
-    with pytest.raises(InvalidParams, match=match):
+    with pytest.raises(InvalidInput, match=match):
         Patch.from_dict({"format": "promptdaw-patch", "version": 1, "params": params})
 
 
@@ -208,14 +208,14 @@ def test_sample_prompt_reading(prompt: str, text: str, note: int | None, duratio
 
 @pytest.mark.parametrize("bad", ["H9", "C12", 128, -1, "", True, 60.5])
 def test_bad_notes_are_refused(bad) -> None:
-    with pytest.raises(InvalidParams, match="note must be"):
+    with pytest.raises(InvalidInput, match="note must be"):
         parse_note_param(bad)
 
 
 def test_prompt_errors_name_the_field() -> None:
-    with pytest.raises(InvalidParams, match="prompt is empty"):
+    with pytest.raises(InvalidInput, match="prompt is empty"):
         read_sample_prompt("   ")
-    with pytest.raises(InvalidParams, match="duration_s"):
+    with pytest.raises(InvalidInput, match="duration_s"):
         read_sample_prompt("a 90 second kick")
 
 

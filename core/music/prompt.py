@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from promptdaw.core.errors import InvalidInput
+from promptdaw.core.limits import BPM_RANGE, MAX_BARS, MAX_METER_NUMERATOR, MAX_PROMPT_CHARS, METER_DENOMINATORS
 from promptdaw.core.music import lexicon as lx
 from promptdaw.core.music.spec import PART_ROLES, ChordChange, MusicSpec, PartSpec
 from promptdaw.core.music.theory import (
@@ -35,7 +37,6 @@ from promptdaw.core.music.theory import (
     scale_pitch_classes,
     twelve_bar_blues,
 )
-from promptdaw.inference_server.errors import InvalidParams
 
 if TYPE_CHECKING:
     from promptdaw.runtime.embedding import Embedder
@@ -54,11 +55,6 @@ __all__ = [
     "parse_prompt",
 ]
 
-MAX_PROMPT_CHARS = 2000
-BPM_RANGE = (20.0, 400.0)
-MAX_BARS = 256
-MAX_METER_NUMERATOR = 16
-METER_DENOMINATORS = (1, 2, 4, 8, 16)
 DEFAULT_BARS = 8
 DEFAULT_GENRE = "pop"
 OVERRIDE_KEYS = ("bars", "bpm", "key", "meter", "seed")
@@ -79,8 +75,8 @@ FUZZY_WORD_BONUS = 0.05
 _KEY_NOUNS = r"key|scale|tonality|mode|feel|vibe|sound|progression|chords?|piece|song|tune|melody|ballad|groove|track"
 
 
-def _invalid(name: str, value: object, valid: str) -> InvalidParams:
-    return InvalidParams(f"{name}: {value!r} is invalid; {valid}")
+def _invalid(name: str, value: object, valid: str) -> InvalidInput:
+    return InvalidInput(f"{name}: {value!r} is invalid; {valid}")
 
 
 # --------------------------------------------------------------------------- the scan
@@ -186,7 +182,7 @@ def parse_key(text: str) -> tuple[int, str]:
     """A whole key name -> (tonic pitch class, mode): "F minor", "C#m", "E♭ major", "D dorian", "Bb".
 
     Raises:
-        InvalidParams: naming ``key`` when ``text`` is not a key.
+        InvalidInput: naming ``key`` when ``text`` is not a key.
     """
     text = text.strip()
     if match := _KEY_FULL.fullmatch(text):
@@ -348,7 +344,7 @@ _METER_CONTEXT = re.compile(r"\s*(?:time|meter|metre|signature)\b")
 
 
 def parse_meter(text: str) -> tuple[int, int]:
-    """ "6/8" -> (6, 8). Raises InvalidParams naming ``meter`` for anything else or out of range."""
+    """ "6/8" -> (6, 8). Raises InvalidInput naming ``meter`` for anything else or out of range."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if not match:
         raise _invalid("meter", text, "expected a time signature such as '4/4', '3/4', '6/8' or '7/8'")
@@ -1018,7 +1014,7 @@ def parse_prompt(
         "mood", "parts", "chords", "swing", "density", "feel", "seed").
 
     Raises:
-        InvalidParams: naming the field, for an empty or too long prompt, 0 or more than 256
+        InvalidInput: naming the field, for an empty or too long prompt, 0 or more than 256
             bars, a tempo outside 20..400 bpm, an impossible meter (99/4), an unknown
             override or key name, or a prompt that excludes every part.
     """

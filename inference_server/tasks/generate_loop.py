@@ -14,189 +14,36 @@ order of ``result.parts`` (the stems are mastered with the mix's chain and add u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import numpy as np
-
-from promptdaw.core.clip import Clip, clip_to_midi
-from promptdaw.core.music.spec import MusicSpec, PartSpec
-from promptdaw.inference_server.errors import InferenceFailed, InvalidParams, ModelUnavailable
+from promptdaw.core.clip import clip_to_midi
+from promptdaw.core.music.spec import MusicSpec
+from promptdaw.inference_server.errors import InferenceFailed
 from promptdaw.inference_server.jobs import JobContext, TaskResult
-from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.params import sample_rate_param, string_param, target_lufs_param
 from promptdaw.inference_server.protocol import Audio, Midi, Request
-from promptdaw.inference_server.tasks.generate_midi import midi_generator, resolve_spec
+from promptdaw.inference_server.tasks.generate_midi import resolve_spec
+from promptdaw.inference_server.tasks.rendering import (
+    builtin_instruments,
+    check_length,
+    loop_instruments,
+    part_prompt,
+    render_loop,
+    reply_for,
+)
 from promptdaw.plugin_host import (
     DEFAULT_SAMPLE_RATE,
     DEFAULT_TARGET_LUFS,
-    EffectChain,
-    EventInstrument,
-    Instrument,
-    Mastered,
-    Score,
-    Stems,
-    VoiceFactory,
-    master,
-    render,
 )
-from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.catalog import midi_generator
 
-__all__ = [
-    "MAX_LOOP_S",
-    "Builtin",
-    "LoopRender",
-    "builtin_instruments",
-    "check_length",
-    "generate_loop",
-    "loop_instruments",
-    "part_prompt",
-    "render_loop",
-    "reply_for",
-]
+__all__ = ["generate_loop"]
 
-#: Longest loop (or render) the daemon makes: ten minutes.
-MAX_LOOP_S = 600.0
-SAMPLE_RATE_RANGE = (8000, 192_000)
 _DRUM_WORDS = re.compile(
     r"\b(drums?|drum\s*kit|kit|beats?|grooves?|percussion|perc|breaks?|breakbeats?|hats?|hi-?hats?|kicks?|snares?)\b",
     re.IGNORECASE,
 )
 _LOOP_WORD = re.compile(r"\bloops?\b", re.IGNORECASE)
-
-Progress = Callable[[float, str], None]
-
-
-# ---------------------------------------------------------------------------- instruments
-
-
-@dataclass(frozen=True)
-class Builtin:
-    """How the built-in instrument is made: ``voice(prompt)`` for a part, ``kit(style)`` for drums."""
-
-    voice: VoiceFactory
-    kit: VoiceFactory
-
-
-def builtin_instruments(registry: ModelRegistry, seed: int) -> Builtin:
-    """The text-to-sample model as instruments: one ``NeuralInstrument`` per prompt, kits in
-    drum mode (each General MIDI key plays the kit piece the prompt's style describes).
-
-    Raises:
-        ModelUnavailable: the built-in instrument's code is missing from this daemon.
-        ModelNotFound, ModelUnavailable: (when an instrument is made) its models are not installed.
-    """
-    try:
-        from promptdaw.runtime.synthesis.instrument import NeuralInstrument
-    except ImportError as exc:
-        raise ModelUnavailable(f"the built-in instrument (text-to-sample) is not available: {exc}") from None
-    made: dict[tuple[str, bool], Instrument] = {}
-
-    def make(prompt: str, drums: bool) -> Instrument:
-        if (prompt, drums) not in made:
-            made[prompt, drums] = NeuralInstrument(registry, prompt, seed=seed, drums=drums)
-        return made[prompt, drums]
-
-    return Builtin(voice=lambda prompt: make(prompt, False), kit=lambda style: make(style, True))
-
-
-def part_prompt(spec: MusicSpec, part: PartSpec) -> str:
-    """The built-in instrument's prompt for a part: mood, genre and the part's instrument name.
-
-    For drums this is the kit's style; each drum sound adds its own words ("kick").
-    """
-    words = [spec.mood or "", spec.genre or ""]
-    if part.role != "drums":
-        words.append(part.name)
-    seen: list[str] = []
-    for word in " ".join(words).split():
-        if word.casefold() not in (w.casefold() for w in seen):
-            seen.append(word)
-    return " ".join(seen) or part.role
-
-
-def loop_instruments(spec: MusicSpec, builtin: Builtin) -> dict[str, Instrument]:
-    """One built-in instrument per part of ``spec`` (a kit for drums), by role."""
-    out: dict[str, Instrument] = {}
-    for part in spec.parts:
-        prompt = part_prompt(spec, part)
-        out[part.role] = builtin.kit(prompt) if part.role == "drums" else builtin.voice(prompt)
-    return out
-
-
-# ---------------------------------------------------------------------------- rendering
-
-
-def check_length(bars: int, meter: tuple[int, int], bpm: float) -> float:
-    """The loop's length in seconds; raises InvalidParams past :data:`MAX_LOOP_S`."""
-    seconds = bars * meter[0] * 4 / meter[1] * 60 / bpm
-    if seconds > MAX_LOOP_S:
-        raise InvalidParams(
-            f"bars: {bars} bars of {meter[0]}/{meter[1]} at {bpm:g} bpm last {seconds:.0f} s; "
-            f"the limit is {MAX_LOOP_S:.0f} s"
-        )
-    return seconds
-
-
-@dataclass(frozen=True)
-class LoopRender:
-    stems: Stems  # mastered with the mix's chain
-    mastered: Mastered
-
-    @property
-    def mix(self) -> np.ndarray:
-        return self.mastered.audio
-
-
-def render_loop(
-    score: Score | Clip,
-    instruments: Mapping[str, Instrument | EventInstrument],
-    effects: Mapping[str, EffectChain] | None = None,
-    *,
-    sample_rate: int = DEFAULT_SAMPLE_RATE,
-    target_lufs: float = DEFAULT_TARGET_LUFS,
-    wrap: bool = True,
-    progress: Callable[[float], None] | None = None,
-) -> LoopRender:
-    """Render every part, mix, master; the stems go through the mix's mastering chain."""
-    raw = render(score, instruments, effects, sample_rate=sample_rate, wrap=wrap, progress=progress)
-    mix = raw.mix()
-    mastered = master(mix, sample_rate, target_lufs=target_lufs, wrap=wrap)
-    frames = mix.shape[0]
-    stems = tuple(mastered.apply(a if a.shape[0] == frames else np.pad(a, ((0, frames - a.shape[0]), (0, 0))))
-                  for a in raw.audio)  # fmt: skip
-    return LoopRender(replace(raw, audio=stems), mastered)
-
-
-def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def reply_for(rendered: LoopRender, instruments: Mapping[str, str]) -> dict:
-    """The result fields every rendering request shares."""
-    stems, mastered = rendered.stems, rendered.mastered
-    return {
-        "parts": list(stems.roles),
-        "part_names": list(stems.names),
-        "instruments": dict(instruments),
-        "sample_rate": stems.sample_rate,
-        "channels": 2,
-        "length_samples": int(rendered.mix.shape[0]),
-        "lufs": _round(mastered.lufs),
-        "true_peak_dbtp": _round(mastered.true_peak_dbtp),
-        "peak_dbfs": _round(mastered.peak_dbfs),
-        "gain_db": _round(mastered.gain_db),
-        "limiter_db": _round(mastered.limiter_db),
-    }
-
-
-def _sample_rate(request: Request) -> int:
-    lo, hi = SAMPLE_RATE_RANGE
-    return int(number_param(request, "sample_rate", DEFAULT_SAMPLE_RATE, lo=lo, hi=hi, integer=True))
-
-
-def _target_lufs(request: Request) -> float:
-    return float(number_param(request, "target_lufs", DEFAULT_TARGET_LUFS, lo=-40.0, hi=-6.0))
-
 
 def _loop_spec(ctx: JobContext, request: Request) -> MusicSpec:
     """The spec of a loop prompt, with "loop" read as the request, not as a part word.
@@ -221,13 +68,10 @@ def _loop_spec(ctx: JobContext, request: Request) -> MusicSpec:
     return spec
 
 
-# ---------------------------------------------------------------------------- the task
-
-
 def generate_loop(ctx: JobContext) -> TaskResult:
     request = ctx.request
-    sample_rate = _sample_rate(request)
-    target_lufs = _target_lufs(request)
+    sample_rate = sample_rate_param(request, DEFAULT_SAMPLE_RATE)
+    target_lufs = target_lufs_param(request, DEFAULT_TARGET_LUFS)
     generator = midi_generator(ctx.registry, string_param(request, "model"))
     spec = _loop_spec(ctx, request)
     duration_s = check_length(spec.bars, spec.meter, spec.bpm)

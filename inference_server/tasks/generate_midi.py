@@ -8,7 +8,6 @@ replies with the resolved spec and one Standard MIDI File.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -18,33 +17,15 @@ from promptdaw.core.clip import Clip, clip_from_midi, clip_to_midi
 from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.core.music.spec import PART_ROLES, MusicSpec, PartSpec
 from promptdaw.core.music.theory import estimate_key, pitch_class_name
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.jobs import JobContext, TaskResult
-from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.params import number_param, seed_param, string_param
 from promptdaw.inference_server.protocol import Midi, Request
-from promptdaw.runtime.embedding import Embedder
-from promptdaw.runtime.onnx import OnnxModel
-from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.catalog import embedder, midi_generator
 from promptdaw.runtime.text2midi.generator import MidiGenerator
 
-__all__ = ["continue_midi", "generate_midi", "midi_generator", "regenerate_midi", "resolve_spec", "vary_midi"]
+__all__ = ["continue_midi", "generate_midi", "regenerate_midi", "resolve_spec", "vary_midi"]
 
-KIND = "text-to-midi"
-EMBEDDING_KIND = "text-embedding"
-SEED_MAX = 2**31 - 1
-
-
-def _build_generator(model: OnnxModel) -> MidiGenerator:
-    return MidiGenerator(model, json.loads(model.manifest.path_of("config").read_text()))
-
-
-def midi_generator(registry: ModelRegistry, name: str | None = None) -> MidiGenerator:
-    model = registry.get(name or registry.default_for(KIND))
-    return model.attachment("generator", _build_generator)
-
-
-def embedder(registry: ModelRegistry) -> Embedder:
-    return registry.get(registry.default_for(EMBEDDING_KIND)).attachment("embedder", Embedder)
 
 
 def _overrides(request: Request) -> dict:
@@ -62,18 +43,18 @@ def resolve_spec(ctx: JobContext, request: Request, defaults: dict | None = None
         try:
             spec = MusicSpec.from_dict(request.params["spec"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidParams(f"spec is not a spec returned by promptdaw: {exc}") from None
+            raise InvalidInput(f"spec is not a spec returned by promptdaw: {exc}") from None
         seed = request.params.get("seed")
         return spec if seed is None else replace(spec, seed=_seed(request))
     prompt = string_param(request, "prompt")
     if prompt is None:
-        raise InvalidParams(f"{request.type} needs params.prompt (or params.spec from an earlier result)")
+        raise InvalidInput(f"{request.type} needs params.prompt (or params.spec from an earlier result)")
     overrides = {**(defaults or {}), **_overrides(request)}
     return parse_prompt(prompt, overrides=overrides, embedder=embedder(ctx.registry), seed=_seed(request))
 
 
 def _seed(request: Request) -> int:
-    return int(number_param(request, "seed", 0, lo=0, hi=SEED_MAX, integer=True))
+    return seed_param(request)
 
 
 def _reply(clip: Clip, generator: MidiGenerator) -> TaskResult:
@@ -95,13 +76,13 @@ def _progress(ctx: JobContext, stage: str) -> Callable[[float], None]:
 def _input_clip(request: Request, spec: MusicSpec) -> Clip:
     midi = [p for p in request.payloads if isinstance(p, Midi)]
     if len(midi) != 1:
-        raise InvalidParams(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
+        raise InvalidInput(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
     try:
         tracks = clip_from_midi(midi[0].data, spec)
     except (OSError, ValueError, EOFError) as exc:
-        raise InvalidParams(f"the midi buffer is not a readable Standard MIDI File: {exc}") from None
+        raise InvalidInput(f"the midi buffer is not a readable Standard MIDI File: {exc}") from None
     if not tracks:
-        raise InvalidParams("the midi buffer holds no notes")
+        raise InvalidInput("the midi buffer holds no notes")
     by_role = {t.role: t for t in tracks}  # one track per role: the generator plays one part each
     parts = [p for p in spec.parts if p.role in by_role]
     parts += [PartSpec(t.role, t.program, t.name) for t in by_role.values() if spec.part(t.role) is None]
@@ -175,7 +156,7 @@ def regenerate_midi(ctx: JobContext) -> TaskResult:
     part = string_param(request, "part")
     roles = [t.role for t in clip.tracks] if part in (None, "all") else [part]
     if any(role not in PART_ROLES for role in roles):
-        raise InvalidParams(f"part must be one of {', '.join(PART_ROLES)} or 'all', got {part!r}")
+        raise InvalidInput(f"part must be one of {', '.join(PART_ROLES)} or 'all', got {part!r}")
     start = int(number_param(request, "from_bar", 0, lo=0, hi=spec.bars - 1, integer=True))
     stop = int(number_param(request, "to_bar", spec.bars, lo=start + 1, hi=spec.bars, integer=True))
     return _reply(generator.regenerate(clip, roles, (start, stop), _seed(request), _progress(ctx, "regenerating")),

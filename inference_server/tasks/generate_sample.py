@@ -13,23 +13,18 @@ The core (:func:`generate_sample_core`) is socket-free, for benchmarks and the e
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from promptdaw.inference_server.errors import InvalidParams, ModelNotFound, ModelUnavailable
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.jobs import JobContext, TaskResult
-from promptdaw.inference_server.params import number_param, string_param
+from promptdaw.inference_server.params import number_param, sample_rate_param, seed_param, string_param
 from promptdaw.inference_server.protocol import Audio, Request
-from promptdaw.runtime.embedding import Embedder
-from promptdaw.runtime.onnx import OnnxModel
-from promptdaw.runtime.registry import ModelRegistry
+from promptdaw.runtime.catalog import sample_model
 from promptdaw.runtime.synthesis.constants import CATEGORY_FAMILY, DEFAULT_SAMPLE_RATE, DRUM_CATEGORIES, MAX_DURATION_S
-from promptdaw.runtime.synthesis.critic import KIND as CRITIC_KIND
-from promptdaw.runtime.synthesis.critic import SampleCritic
 from promptdaw.runtime.synthesis.generator import (
     DEFAULT_VELOCITY,
     LISTEN_MODES,
@@ -40,38 +35,10 @@ from promptdaw.runtime.synthesis.generator import (
 from promptdaw.runtime.synthesis.patch import Patch
 from promptdaw.runtime.synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
 
-__all__ = ["KIND", "SampleOptions", "generate_sample", "generate_sample_core", "sample_model"]
+__all__ = ["SampleOptions", "generate_sample", "generate_sample_core"]
 
-log = logging.getLogger(__name__)
-#: Why the critic could not be used, each said once.
-_critic_problems: set[str] = set()
-
-KIND = "text-to-sample"
-EMBEDDING_KIND = "text-embedding"
-SEED_MAX = 2**31 - 1
 #: Renders with longer decays a sound that ends before its requested length may take.
 STRETCH_TRIES = 3
-
-
-def sample_model(registry: ModelRegistry, name: str | None = None) -> SampleModel:
-    """The loaded text2sample network with its embedder and, when installed, the sample critic;
-    built once per loaded model."""
-    model = registry.get(name or registry.default_for(KIND))
-    embedder = registry.get(registry.default_for(EMBEDDING_KIND)).attachment("embedder", Embedder)
-    try:
-        critic: SampleCritic | None = registry.get(registry.default_for(CRITIC_KIND)).attachment("critic", SampleCritic)
-    except ModelNotFound:  # without one, the network's own likeliest candidate plays
-        critic = None
-    except ModelUnavailable as exc:  # a broken critic costs the choice of candidate, not the sample
-        if exc.message not in _critic_problems:
-            _critic_problems.add(exc.message)
-            log.warning("%s; samples play the network's likeliest candidate", exc.message)
-        critic = None
-
-    def build(loaded: OnnxModel) -> SampleModel:
-        return SampleModel(loaded, embedder, critic)
-
-    return model.attachment("sample_model", build)
 
 
 @dataclass(frozen=True)
@@ -92,24 +59,24 @@ class SampleOptions:
         params = request.params
         for name in ("patch", "vary_from"):
             if params.get(name) is not None and not isinstance(params[name], dict):
-                raise InvalidParams(f"{name} must be a patch object from an earlier result, got {params[name]!r}")
+                raise InvalidInput(f"{name} must be a patch object from an earlier result, got {params[name]!r}")
         if params.get("patch") is not None and params.get("vary_from") is not None:
-            raise InvalidParams("give either patch (re-render it) or vary_from (vary it), not both")
+            raise InvalidInput("give either patch (re-render it) or vary_from (vary it), not both")
         note = params.get("note")
         duration = params.get("duration_s")
         duration_s = None
         if duration is not None:
             duration_s = number_param(request, "duration_s", 1.0, lo=MIN_DURATION_S, hi=MAX_DURATION_S)
-        rate = number_param(request, "sample_rate", DEFAULT_SAMPLE_RATE, lo=8000, hi=192000, integer=True)
+        rate = sample_rate_param(request, DEFAULT_SAMPLE_RATE)
         listen = string_param(request, "listen", "thorough")
         if listen not in LISTEN_MODES:
-            raise InvalidParams(f"listen must be one of {', '.join(LISTEN_MODES)}, got {listen!r}")
+            raise InvalidInput(f"listen must be one of {', '.join(LISTEN_MODES)}, got {listen!r}")
         return cls(
             prompt=string_param(request, "prompt"),
             note=None if note is None else parse_note_param(note),
             velocity=int(number_param(request, "velocity", DEFAULT_VELOCITY, lo=1, hi=127, integer=True)),
             duration_s=duration_s,
-            seed=int(number_param(request, "seed", 0, lo=0, hi=SEED_MAX, integer=True)),
+            seed=seed_param(request),
             patch=params.get("patch"),
             vary_from=params.get("vary_from"),
             strength=number_param(request, "strength", 0.3, lo=0.0, hi=1.0),
@@ -133,9 +100,9 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
             patch = patch.varied(options.strength, options.seed).steady()
     else:
         if read is None:
-            raise InvalidParams("generate-sample needs params.prompt (or params.patch from an earlier result)")
+            raise InvalidInput("generate-sample needs params.prompt (or params.patch from an earlier result)")
         if model is None:
-            raise InvalidParams("generate-sample needs a text2sample model to read a prompt")
+            raise InvalidInput("generate-sample needs a text2sample model to read a prompt")
         patch, probabilities = model.predict(read.text, note=note, velocity=options.velocity, seed=options.seed,
                                              duration_s=duration, listen=options.listen)  # fmt: skip
     # Render exactly what the returned patch says (its values are rounded to 6 digits), so sending

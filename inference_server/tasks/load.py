@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import string_param
 
@@ -12,7 +12,7 @@ from promptdaw.inference_server.params import string_param
 def load(ctx: JobContext) -> TaskResult:
     name = string_param(ctx.request, "model")
     if not name:
-        raise InvalidParams("load needs params.model, the name of a model (see `models`)")
+        raise InvalidInput("load needs params.model, the name of a model (see `models`)")
     start = time.perf_counter()
     model = ctx.registry.get(name)
     return {

@@ -14,19 +14,20 @@ from __future__ import annotations
 from typing import Any
 
 from promptdaw.core.music.theory import estimate_key
-from promptdaw.inference_server.errors import InferenceFailed, InvalidParams
+from promptdaw.inference_server.errors import InferenceFailed, InvalidInput
 from promptdaw.inference_server.jobs import JobContext, TaskResult
-from promptdaw.inference_server.params import number_param, string_param
-from promptdaw.inference_server.protocol import Audio, Midi, Request
-from promptdaw.inference_server.tasks.generate_loop import (
-    _sample_rate,
-    _target_lufs,
-    builtin_instruments,
-    check_length,
-    render_loop,
-    reply_for,
+from promptdaw.inference_server.params import (
+    number_param,
+    sample_rate_param,
+    seed_param,
+    string_param,
+    target_lufs_param,
 )
+from promptdaw.inference_server.protocol import Audio, Midi, Request
+from promptdaw.inference_server.tasks.rendering import builtin_instruments, check_length, render_loop, reply_for
 from promptdaw.plugin_host import (
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_TARGET_LUFS,
     EffectChain,
     EventInstrument,
     Instrument,
@@ -49,14 +50,14 @@ def _strings(request: Request, name: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidParams(f"{name} must be a list of strings like 'PART=...', got {value!r}")
+        raise InvalidInput(f"{name} must be a list of strings like 'PART=...', got {value!r}")
     return value
 
 
 def _bool(request: Request, name: str, default: bool) -> bool:
     value = request.params.get(name, default)
     if not isinstance(value, bool):
-        raise InvalidParams(f"{name} must be true or false, got {value!r}")
+        raise InvalidInput(f"{name} must be true or false, got {value!r}")
     return value
 
 
@@ -75,16 +76,16 @@ def score_for_request(request: Request) -> Score:
     """The request's MIDI buffer as a score, re-timed and transposed as its params ask."""
     midi = [p for p in request.payloads if isinstance(p, Midi)]
     if len(midi) != 1:
-        raise InvalidParams(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
+        raise InvalidInput(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
     bars = request.params.get("bars")
     if bars is not None:
         bars = int(number_param(request, "bars", 1, lo=1, hi=256, integer=True))
     try:
         score = Score.from_midi(midi[0].data, bars=bars)
     except ValueError as exc:
-        raise InvalidParams(f"the midi buffer: {exc}") from None
+        raise InvalidInput(f"the midi buffer: {exc}") from None
     if len(score.parts) > MAX_PARTS:
-        raise InvalidParams(f"the midi file has {len(score.parts)} parts; the limit is {MAX_PARTS}")
+        raise InvalidInput(f"the midi file has {len(score.parts)} parts; the limit is {MAX_PARTS}")
     if request.params.get("bpm") is not None:
         score = score.with_tempo(float(number_param(request, "bpm", 120, lo=20, hi=400)))
     key = string_param(request, "key")
@@ -93,7 +94,7 @@ def score_for_request(request: Request) -> Score:
         try:
             shift = key_shift_semitones(source, key) if source is not None else 0
         except ValueError as exc:
-            raise InvalidParams(f"key: {exc}") from None
+            raise InvalidInput(f"key: {exc}") from None
         score = score.transposed(shift)
     check_length(score.bars, score.meter, score.bpm)
     return score
@@ -106,24 +107,24 @@ def _specs(request: Request, score: Score) -> tuple[dict[str, InstrumentSpec], d
         try:
             spec = parse_instrument_spec(text)
         except ValueError as exc:
-            raise InvalidParams(str(exc)) from None
+            raise InvalidInput(str(exc)) from None
         part = score.part(spec.part)
         if part is None:
-            raise InvalidParams(f"instrument {text!r}: the file has no part {spec.part!r}; its parts: {names}")
+            raise InvalidInput(f"instrument {text!r}: the file has no part {spec.part!r}; its parts: {names}")
         specs[part.role] = spec
     effects: dict[str, EffectChain] = {}
     for text in _strings(request, "fx"):
         try:
             part_key, chain = parse_fx(text)
         except ValueError as exc:
-            raise InvalidParams(str(exc)) from None
+            raise InvalidInput(str(exc)) from None
         part = score.part(part_key)
         if part is None and part_key != "*":
-            raise InvalidParams(f"fx {text!r}: the file has no part {part_key!r}; its parts: {names}")
+            raise InvalidInput(f"fx {text!r}: the file has no part {part_key!r}; its parts: {names}")
         try:
             effects[part.role if part else "*"] = EffectChain(chain)
         except (ValueError, OSError) as exc:
-            raise InvalidParams(f"fx {text!r}: {_describe(exc)}") from None
+            raise InvalidInput(f"fx {text!r}: {_describe(exc)}") from None
     return specs, effects
 
 
@@ -135,10 +136,10 @@ def _describe(exc: BaseException) -> str:
 
 def render_midi(ctx: JobContext) -> TaskResult:
     request = ctx.request
-    sample_rate = _sample_rate(request)
-    target_lufs = _target_lufs(request)
+    sample_rate = sample_rate_param(request, DEFAULT_SAMPLE_RATE)
+    target_lufs = target_lufs_param(request, DEFAULT_TARGET_LUFS)
     wrap = _bool(request, "wrap", True)
-    seed = int(number_param(request, "seed", 0, lo=0, hi=2**31 - 1, integer=True))
+    seed = seed_param(request)
     score = score_for_request(request)
     specs, effects = _specs(request, score)
     for part in score.parts:  # every part without a spec plays the built-in instrument
@@ -157,7 +158,7 @@ def render_midi(ctx: JobContext) -> TaskResult:
                 make_kit=builtin.kit if builtin else None,
             )
         except (ValueError, OSError) as exc:  # a missing path, a file that is no VST3, ...
-            raise InvalidParams(f"instrument {specs[part.role]}: {_describe(exc)}") from None
+            raise InvalidInput(f"instrument {specs[part.role]}: {_describe(exc)}") from None
         ctx.progress(0.05 + 0.15 * len(instruments) / len(score.parts), "loading instruments")
     try:
         rendered = render_loop(score, instruments, effects, sample_rate=sample_rate, target_lufs=target_lufs,

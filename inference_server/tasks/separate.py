@@ -15,12 +15,12 @@ from promptdaw.core.audio import SILENCE_DBFS, level_dbfs, validate_audio
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import single_audio, string_param
 from promptdaw.inference_server.protocol import Audio
+from promptdaw.runtime.catalog import STEM_SEPARATION, model_for
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stereo
 
-__all__ = ["KIND", "SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
+__all__ = ["SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
 
-KIND = "stem-separation"
 
 
 def separate_audio(
@@ -82,5 +82,5 @@ def separate_audio(
 def separate(ctx: JobContext) -> TaskResult:
     request = ctx.request
     audio = single_audio(request)
-    model = ctx.registry.get(string_param(request, "model") or ctx.registry.default_for(KIND))
+    model = model_for(ctx.registry, STEM_SEPARATION, string_param(request, "model"))
     return separate_audio(model, audio.samples, audio.sample_rate, ctx.progress)

@@ -11,6 +11,7 @@ from promptdaw.core.audio import to_model_input
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import number_param, single_audio, string_param
 from promptdaw.inference_server.protocol import Midi, Request
+from promptdaw.runtime.catalog import AUDIO_TO_MIDI, model_for
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.transcription import (
     DEFAULT_FRAME_THRESHOLD,
@@ -20,9 +21,8 @@ from promptdaw.runtime.transcription import (
 )
 from promptdaw.runtime.transcription import transcribe as audio_to_notes
 
-__all__ = ["KIND", "TranscribeOptions", "transcribe", "transcribe_to_midi"]
+__all__ = ["TranscribeOptions", "transcribe", "transcribe_to_midi"]
 
-KIND = "audio-to-midi"
 
 
 @dataclass(frozen=True)
@@ -82,5 +82,5 @@ def transcribe(ctx: JobContext) -> TaskResult:
     request = ctx.request
     audio = single_audio(request)
     options = TranscribeOptions.from_request(request)
-    model = ctx.registry.get(string_param(request, "model") or ctx.registry.default_for(KIND))
+    model = model_for(ctx.registry, AUDIO_TO_MIDI, string_param(request, "model"))
     return transcribe_to_midi(model, audio.samples, audio.sample_rate, options, ctx.progress)

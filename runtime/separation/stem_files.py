@@ -18,7 +18,7 @@ import numpy as np
 from pedalboard.io import AudioFile
 
 from promptdaw.core.audio import level_dbfs
-from promptdaw.inference_server.errors import PromptdawError
+from promptdaw.core.errors import PromptdawError
 from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_OVERLAP_S, DEFAULT_BLOCK_S, CrossFader, plan_blocks
 from promptdaw.runtime.separation.chunking import to_stereo
 from promptdaw.runtime.separation.constants import CHANNELS, SOURCES

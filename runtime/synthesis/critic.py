@@ -25,16 +25,15 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from promptdaw.inference_server.errors import ModelUnavailable
+from promptdaw.core.errors import ModelUnavailable
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.synthesis.listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, Heard, hear
 from promptdaw.runtime.synthesis.patch import Patch
 
-__all__ = ["KIND", "MAX_LISTENERS", "SampleCritic", "hear_all", "listen_to_candidates"]
+__all__ = ["MAX_LISTENERS", "SampleCritic", "hear_all", "listen_to_candidates"]
 
 log = logging.getLogger(__name__)
 
-KIND = "sample-critic"
 #: Worker processes that render candidates for the critic (fewer on machines with fewer cores).
 MAX_LISTENERS = 4
 #: How often a listening worker checks that the daemon that started it is still there.

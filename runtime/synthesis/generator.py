@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from pedalboard import HighpassFilter
 
-from promptdaw.inference_server.errors import InferenceFailed, ModelUnavailable
+from promptdaw.core.errors import InferenceFailed, ModelUnavailable
 from promptdaw.runtime.embedding import Embedder
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.synthesis.constants import (

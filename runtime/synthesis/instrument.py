@@ -79,7 +79,7 @@ class NeuralInstrument:
         max_tail_s: longest release rendered after a note ends.
 
     Raises:
-        InvalidParams: an empty or over-long prompt.
+        InvalidInput: an empty or over-long prompt.
         ModelNotFound, ModelUnavailable: the models are not installed or fail to load.
     """
 
@@ -93,7 +93,7 @@ class NeuralInstrument:
         model: str | None = None,
         max_tail_s: float = DEFAULT_MAX_TAIL_S,
     ) -> None:
-        from promptdaw.inference_server.tasks.generate_sample import sample_model  # the task module owns model lookup
+        from promptdaw.runtime.catalog import sample_model  # the catalog imports this module's neighbours
 
         self.prompt = prompt
         self.seed = int(seed)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from promptdaw.inference_server.errors import InvalidParams
+from promptdaw.core.errors import InvalidInput
 from promptdaw.runtime.synthesis.constants import (
     CATEGORIES,
     N_BELL,
@@ -165,7 +165,7 @@ class Patch:
         return {p.name: self[p.name] for p in PARAMS}
 
     def replace(self, **values: Any) -> Patch:
-        """A copy with some controls changed (physical units); raises InvalidParams when out of range."""
+        """A copy with some controls changed (physical units); raises InvalidInput when out of range."""
         unit = self.unit.copy()
         for name, value in values.items():
             unit[SLICES[name]] = _unit_value(name, value)
@@ -205,21 +205,21 @@ class Patch:
         without one, from their ``default`` (the middle of their ranges where none is set).
 
         Raises:
-            InvalidParams: naming the control, the value and its valid range, for an unknown
+            InvalidInput: naming the control, the value and its valid range, for an unknown
                 control, a wrong type or size, or a value out of range.
         """
         if not isinstance(data, Mapping):
-            raise InvalidParams(f"patch must be a JSON object, got {type(data).__name__}")
+            raise InvalidInput(f"patch must be a JSON object, got {type(data).__name__}")
         if data.get("format", PATCH_FORMAT) != PATCH_FORMAT:
-            raise InvalidParams(f"patch.format must be {PATCH_FORMAT!r}, got {data.get('format')!r}")
+            raise InvalidInput(f"patch.format must be {PATCH_FORMAT!r}, got {data.get('format')!r}")
         if data.get("version", PATCH_VERSION) != PATCH_VERSION:
-            raise InvalidParams(f"patch.version must be {PATCH_VERSION}, got {data.get('version')!r}")
+            raise InvalidInput(f"patch.version must be {PATCH_VERSION}, got {data.get('version')!r}")
         params = data.get("params")
         if not isinstance(params, Mapping):
-            raise InvalidParams("patch.params must be an object of control names to values")
+            raise InvalidInput("patch.params must be an object of control names to values")
         unknown = sorted(set(params) - set(PARAM_BY_NAME))
         if unknown:
-            raise InvalidParams(
+            raise InvalidInput(
                 f"patch.params has unknown controls {', '.join(unknown)}; known: {', '.join(PARAM_BY_NAME)}"
             )
         unit = base.unit.copy() if base is not None else DEFAULT_UNIT.copy()
@@ -227,7 +227,7 @@ class Patch:
             unit[SLICES[name]] = _unit_value(name, value)
         category = data.get("category") or (base.category if base is not None else "")
         if category and category not in CATEGORIES:
-            raise InvalidParams(f"patch.category must be one of {', '.join(CATEGORIES)}, got {category!r}")
+            raise InvalidInput(f"patch.category must be one of {', '.join(CATEGORIES)}, got {category!r}")
         return cls(unit, category)
 
 
@@ -239,18 +239,18 @@ def _round(value: float) -> float:
 def _unit_value(name: str, value: Any) -> np.ndarray:
     spec = PARAM_BY_NAME.get(name)
     if spec is None:
-        raise InvalidParams(f"unknown patch control {name!r}; known: {', '.join(PARAM_BY_NAME)}")
+        raise InvalidInput(f"unknown patch control {name!r}; known: {', '.join(PARAM_BY_NAME)}")
     values = value if isinstance(value, list | tuple) else [value]
     if spec.size > 1 and not isinstance(value, list | tuple):
-        raise InvalidParams(f"patch control {name} takes a list of {spec.size} numbers, got {value!r}")
+        raise InvalidInput(f"patch control {name} takes a list of {spec.size} numbers, got {value!r}")
     if len(values) != spec.size:
-        raise InvalidParams(f"patch control {name} takes {spec.size} value(s), got {len(values)}")
+        raise InvalidInput(f"patch control {name} takes {spec.size} value(s), got {len(values)}")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise InvalidParams(f"patch control {name} must be numbers, got {v!r}")
+            raise InvalidInput(f"patch control {name} must be numbers, got {v!r}")
         # A little slack so values written with six digits read back even at the range ends.
         slack = 1e-5 * (spec.hi - spec.lo)
         if not spec.lo - slack <= v <= spec.hi + slack:
-            raise InvalidParams(f"patch control {name} must be in [{spec.lo:g}, {spec.hi:g}], got {v!r}")
+            raise InvalidInput(f"patch control {name} must be in [{spec.lo:g}, {spec.hi:g}], got {v!r}")
     clipped = np.clip(np.asarray(values, dtype=np.float64), spec.lo, spec.hi)
     return np.clip(spec.to_unit(clipped), 0.0, 1.0)

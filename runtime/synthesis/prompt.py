@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from promptdaw.core.errors import InvalidInput
+from promptdaw.core.limits import MAX_PROMPT_CHARS
 from promptdaw.core.music.lexicon import NUMBER_WORDS
-from promptdaw.core.music.prompt import MAX_PROMPT_CHARS
 from promptdaw.core.music.theory import parse_note, pitch_class_name
-from promptdaw.inference_server.errors import InvalidParams
 from promptdaw.runtime.synthesis.constants import MAX_DURATION_S
 
 __all__ = ["MIN_DURATION_S", "SamplePrompt", "note_name", "parse_note_param", "read_sample_prompt"]
@@ -49,7 +49,7 @@ def parse_note_param(value: object) -> int:
     """A note given as a name ("C3", "F#1", "Bb3") or a MIDI number 0..127.
 
     Raises:
-        InvalidParams: naming ``note``, the value and the valid forms.
+        InvalidInput: naming ``note``, the value and the valid forms.
     """
     if isinstance(value, bool):
         value = repr(value)
@@ -65,7 +65,7 @@ def parse_note_param(value: object) -> int:
             note = None
         if note is not None and 0 <= note <= 127:
             return note
-    raise InvalidParams(f"note must be a note name C-1..G9 (e.g. C3, F#1, Bb3) or a MIDI number 0..127, got {value!r}")
+    raise InvalidInput(f"note must be a note name C-1..G9 (e.g. C3, F#1, Bb3) or a MIDI number 0..127, got {value!r}")
 
 
 def _is_decade(match: re.Match[str]) -> bool:
@@ -98,23 +98,23 @@ def read_sample_prompt(prompt: object) -> SamplePrompt:
     """Split a one-shot prompt into the sound description, the note and the length.
 
     Raises:
-        InvalidParams: naming ``prompt`` when it is not a non-empty string of at most 2000
+        InvalidInput: naming ``prompt`` when it is not a non-empty string of at most 2000
             characters, or naming ``duration_s`` or ``note`` when the prompt states an
             impossible one ("a 90 second kick", "bass at C12").
     """
     if not isinstance(prompt, str):
-        raise InvalidParams(f"prompt must be a string, got {type(prompt).__name__}")
+        raise InvalidInput(f"prompt must be a string, got {type(prompt).__name__}")
     if not prompt.strip():
-        raise InvalidParams("prompt is empty; describe the sound, e.g. 'punchy 808 kick' or 'warm pad on G3'")
+        raise InvalidInput("prompt is empty; describe the sound, e.g. 'punchy 808 kick' or 'warm pad on G3'")
     if len(prompt) > MAX_PROMPT_CHARS:
-        raise InvalidParams(f"prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+        raise InvalidInput(f"prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
     text = prompt
     note: int | None = None
     duration: float | None = None
     if match := _duration_match(text):
         duration = _duration_value(match["value"], match["unit"])
         if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
-            raise InvalidParams(
+            raise InvalidInput(
                 f"duration_s: the prompt asks for {match[0]!r}; "
                 f"valid lengths are {MIN_DURATION_S:g}..{MAX_DURATION_S:g} s"
             )
@@ -126,12 +126,12 @@ def read_sample_prompt(prompt: object) -> SamplePrompt:
             note = None
         if note is not None:
             if not 0 <= note <= 127:
-                raise InvalidParams(f"note: the prompt asks for {match['note']!r}; valid notes are C-1..G9")
+                raise InvalidInput(f"note: the prompt asks for {match['note']!r}; valid notes are C-1..G9")
             text = text[: match.start()] + " " + text[match.end() :]
     elif match := _MIDI.search(text):
         value = int(match["n"])
         if value > 127:
-            raise InvalidParams(f"note: the prompt asks for MIDI note {value}; valid notes are 0..127")
+            raise InvalidInput(f"note: the prompt asks for MIDI note {value}; valid notes are 0..127")
         note = value
         text = text[: match.start()] + " " + text[match.end() :]
     text = " ".join(text.split())

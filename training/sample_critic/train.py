@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from promptdaw.core.files import atomic_write_bytes
+from promptdaw.runtime.catalog import SAMPLE_CRITIC as KIND
 from promptdaw.runtime.registry import sha256_file
-from promptdaw.runtime.synthesis.critic import KIND
 from promptdaw.runtime.synthesis.listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, listening_features
 from training.text2sample.sounds import fade_out, family_shots, render_family_shots
 
