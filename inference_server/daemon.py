@@ -1,7 +1,7 @@
 """The daemon: one ROUTER socket loop that answers at once and hands long work to workers.
 
 The loop never runs inference. Quick requests (ping, status, models, unload, cancel,
-result, shutdown) are answered inline; tasks (``tasks.TASKS``) go to a thread pool and
+result, shutdown) are answered inline; jobs (``requests.REQUESTS``) go to a thread pool and
 report back through the :class:`~.jobs.Outbox`. The loop also enforces time-outs,
 notices clients that left (a send to them fails) and keeps undeliverable results for a
 while so a reconnecting client can still collect them with ``result``.
@@ -46,8 +46,8 @@ from promptdaw.inference_server.protocol import (
     encode_progress,
     encode_result,
 )
+from promptdaw.inference_server.requests import REQUESTS, request_type
 from promptdaw.inference_server.security import secure_server_socket
-from promptdaw.inference_server.tasks import DEFAULT_TIMEOUTS_S, TASKS
 from promptdaw.runtime.onnx import available_providers, select_providers
 from promptdaw.runtime.registry import ModelRegistry
 
@@ -120,13 +120,7 @@ class Daemon:
         self._stopping = threading.Event()
         self._started = time.monotonic()
         self._handlers: dict[str, Handler] = {
-            "ping": self._ping,
-            "status": self._status,
-            "models": self._models,
-            "unload": self._unload,
-            "cancel": self._cancel,
-            "result": self._result,
-            "shutdown": self._shutdown,
+            name: getattr(self, r.handler_name) for name, r in REQUESTS.items() if r.quick
         }
 
     # ------------------------------------------------------------------ loop
@@ -177,10 +171,10 @@ class Daemon:
             self._send(identity, encode_error(exc.request_id, exc.request_type, exc))
             return
         try:
-            handler = self._handlers.get(request.type)
-            if handler is None:
+            if not request_type(request.type).quick:
                 self._submit(identity, request)
                 return
+            handler = self._handlers[request.type]
             body, payloads = handler(identity, request)
             self._send(identity, encode_result(request, body, payloads))
         except Exception as exc:  # one clear error reply; the loop keeps serving
@@ -206,11 +200,12 @@ class Daemon:
         queued = sum(job.state is JobState.QUEUED for job in self._jobs.values())
         if queued >= self.config.max_queue:
             raise ServerBusy(f"{queued} jobs are queued (limit {self.config.max_queue}); retry later")
-        timeout_s = number_param(request, "timeout_s", DEFAULT_TIMEOUTS_S[request.type], lo=0.01, hi=86_400.0)
+        declared = REQUESTS[request.type]
+        timeout_s = number_param(request, "timeout_s", declared.timeout_s, lo=0.01, hi=86_400.0)
         job = Job(identity, request, timeout_s)
         context = JobContext(job, self.registry, self._outbox)
         self._jobs[job.key] = job
-        job.future = self._executor.submit(context.execute, TASKS[request.type])
+        job.future = self._executor.submit(context.execute, declared.task)
         self._send(identity, encode_progress(request, 0.0, "queued"))
 
     def _deliver(self, message: Outgoing) -> None:

@@ -20,7 +20,6 @@ from promptdaw.inference_server.errors import (
     MalformedMessage,
     PayloadTooLarge,
     ProtocolError,
-    UnknownRequestType,
     UnsupportedVersion,
     error_from_wire,
     error_to_wire,
@@ -31,7 +30,6 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_PORT",
     "PROTOCOL_VERSION",
-    "REQUEST_TYPES",
     "Audio",
     "Midi",
     "Payload",
@@ -57,17 +55,6 @@ MAX_HEADER_BYTES = 1024 * 1024
 MAX_ID_CHARS = 128
 MAX_SAMPLE_RATE = 768_000
 
-#: Request types of protocol version 1 (see docs/protocol.md for parameters and results).
-REQUEST_TYPES = frozenset(
-    {
-        "ping", "status", "models", "load", "unload", "cancel", "result", "shutdown",
-        "transcribe",
-        "generate-midi", "vary-midi", "continue-midi", "regenerate-midi",
-        "separate",
-        "generate-loop", "render-midi",
-        "generate-sample",
-    }
-)  # fmt: skip
 
 Event = Literal["result", "progress", "error"]
 Frame = bytes | memoryview
@@ -239,10 +226,6 @@ def decode_request(frames: Sequence[Frame], *, max_bytes: int = DEFAULT_MAX_MESS
             raise MalformedMessage(f"id must be a string of 1..{MAX_ID_CHARS} characters")
         if not isinstance(request_type, str):
             raise MalformedMessage("type must be a string")
-        if request_type not in REQUEST_TYPES:
-            raise UnknownRequestType(
-                f"unknown request type {request_type!r}; known: {', '.join(sorted(REQUEST_TYPES))}"
-            )
         params = header.get("params", {})
         if not isinstance(params, dict):
             raise MalformedMessage("params must be a JSON object")
