@@ -19,7 +19,6 @@ peak, limiter), ``wav`` (WAV with ACID and smpl loop metadata).
 from promptdaw.core.wav import LoopInfo, WavData, read_wav, write_wav
 from promptdaw.plugin_host.effects import BUILTIN_EFFECTS, EffectChain, EffectSpec, parse_chain, parse_fx
 from promptdaw.plugin_host.instruments import (
-    GM_DRUMS,
     DrumKit,
     EventInstrument,
     Instrument,
@@ -40,7 +39,6 @@ __all__ = [
     "BUILTIN_EFFECTS",
     "DEFAULT_SAMPLE_RATE",
     "DEFAULT_TARGET_LUFS",
-    "GM_DRUMS",
     "DrumKit",
     "EffectChain",
     "EffectSpec",

@@ -31,12 +31,11 @@ from typing import Literal, Protocol, runtime_checkable
 import mido
 import numpy as np
 
+from promptdaw.core.music.gm import DRUM_CHANNEL, drum_sound
+
 __all__ = [
     "DEFAULT_INITIALIZATION_TIMEOUT_S",
-    "DRUM_CHANNEL",
-    "GM_DRUMS",
     "DrumKit",
-    "DrumSound",
     "EventInstrument",
     "Instrument",
     "InstrumentSpec",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 #: MIDI channel 10 (0-based 9): General MIDI drums.
-DRUM_CHANNEL = 9
 #: How long pedalboard may play middle C to an instrument after loading, waiting for sound.
 #: pedalboard's own default (10 s) is spent in full on a plugin that is silent until
 #: configured, such as a sampler with nothing loaded; most synths answer at once.
@@ -95,51 +93,6 @@ class PluginLoadError(ValueError):
 # ------------------------------------------------------------------------------------- drum kits
 
 
-@dataclass(frozen=True)
-class DrumSound:
-    """What a General MIDI drum note asks of a voice."""
-
-    category: str  # a text-to-sample category: "kick", "snare", "clap", "closed hat", ...
-    words: str  # the prompt words for the voice, e.g. "ride bell"
-    pitch: int  # the note the voice plays: tunes drums and percussion, no pitch promised
-
-
-def _gm_drums() -> dict[int, DrumSound]:
-    """General MIDI level 1 percussion key map (notes 35..81)."""
-    table: dict[int, tuple[str, str, int]] = {
-        35: ("kick", "kick", 36), 36: ("kick", "kick", 36),
-        37: ("percussion", "side stick rim click", 60), 38: ("snare", "snare", 60),
-        39: ("clap", "clap", 60), 40: ("snare", "snare", 62),
-        41: ("tom", "low floor tom", 41), 42: ("closed hat", "closed hi-hat", 60),
-        43: ("tom", "high floor tom", 43), 44: ("closed hat", "pedal hi-hat", 58),
-        45: ("tom", "low tom", 45), 46: ("open hat", "open hi-hat", 60),
-        47: ("tom", "low mid tom", 47), 48: ("tom", "high mid tom", 48),
-        49: ("cymbal", "crash cymbal", 60), 50: ("tom", "high tom", 50),
-        51: ("cymbal", "ride cymbal", 60), 52: ("cymbal", "china cymbal", 58),
-        53: ("cymbal", "ride bell", 64), 54: ("percussion", "tambourine", 60),
-        55: ("cymbal", "splash cymbal", 64), 56: ("percussion", "cowbell", 68),
-        57: ("cymbal", "crash cymbal", 62), 58: ("percussion", "vibraslap", 60),
-        59: ("cymbal", "ride cymbal", 62), 60: ("percussion", "high bongo", 72),
-        61: ("percussion", "low bongo", 67), 62: ("percussion", "muted high conga", 67),
-        63: ("percussion", "open high conga", 67), 64: ("percussion", "low conga", 62),
-        65: ("percussion", "high timbale", 69), 66: ("percussion", "low timbale", 64),
-        67: ("percussion", "high agogo bell", 79), 68: ("percussion", "low agogo bell", 74),
-        69: ("percussion", "cabasa shaker", 60), 70: ("percussion", "maracas shaker", 60),
-        71: ("percussion", "short whistle", 84), 72: ("percussion", "long whistle", 79),
-        73: ("percussion", "short guiro", 60), 74: ("percussion", "long guiro", 60),
-        75: ("percussion", "claves", 79), 76: ("percussion", "high wood block", 77),
-        77: ("percussion", "low wood block", 72), 78: ("percussion", "muted cuica", 67),
-        79: ("percussion", "open cuica", 67), 80: ("percussion", "muted triangle", 84),
-        81: ("percussion", "open triangle", 84),
-    }  # fmt: skip
-    return {note: DrumSound(*entry) for note, entry in table.items()}
-
-
-#: General MIDI drum note -> the sound a voice is asked for.
-GM_DRUMS: Mapping[int, DrumSound] = _gm_drums()
-_UNKNOWN_DRUM = DrumSound("percussion", "percussion hit", 60)
-
-
 class DrumKit:
     """A drum instrument made of one voice per drum sound.
 
@@ -155,8 +108,7 @@ class DrumKit:
         self._lock = threading.Lock()
 
     def prompt_for(self, note: int) -> str:
-        sound = GM_DRUMS.get(note, _UNKNOWN_DRUM)
-        return f"{self.style} {sound.words}".strip()
+        return f"{self.style} {drum_sound(note).name}".strip()
 
     def voice(self, note: int) -> Instrument:
         prompt = self.prompt_for(note)
@@ -166,8 +118,7 @@ class DrumKit:
             return self._voices[prompt]
 
     def render_note(self, pitch: int, velocity: int, duration_s: float, sample_rate: int) -> np.ndarray:
-        sound = GM_DRUMS.get(pitch, _UNKNOWN_DRUM)
-        return self.voice(pitch).render_note(sound.pitch, velocity, duration_s, sample_rate)
+        return self.voice(pitch).render_note(drum_sound(pitch).pitch, velocity, duration_s, sample_rate)
 
 
 # ------------------------------------------------------------------------------------------ VST3

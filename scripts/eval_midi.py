@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from promptdaw.core.clip import clip_to_midi
+from promptdaw.core.music.gm import DRUM_CHANNEL
 from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.core.music.theory import parse_chord, parse_pitch_class
 from promptdaw.core.paths import models_dir
@@ -46,7 +47,6 @@ FAMILIES = {
     "bass": range(32, 40), "strings": range(40, 52), "brass": range(56, 64), "reed": range(64, 72),
     "flute": range(72, 80), "synth_lead": range(80, 88), "synth_pad": range(88, 96),
 }  # fmt: skip
-DRUM_CHANNEL = 9
 KICKS = (35, 36)
 
 

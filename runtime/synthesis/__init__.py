@@ -17,14 +17,13 @@ from promptdaw.runtime.synthesis.constants import CATEGORIES, CATEGORY_FAMILY, D
 
 if TYPE_CHECKING:
     from promptdaw.runtime.synthesis.generator import SampleModel, render_one_shot
-    from promptdaw.runtime.synthesis.instrument import GM_DRUM_SOUNDS, NeuralInstrument
+    from promptdaw.runtime.synthesis.instrument import NeuralInstrument
     from promptdaw.runtime.synthesis.patch import PARAMS, Patch
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_FAMILY",
     "DEFAULT_SAMPLE_RATE",
-    "GM_DRUM_SOUNDS",
     "PARAMS",
     "NeuralInstrument",
     "Patch",
@@ -34,7 +33,7 @@ __all__ = [
 
 #: Imported on first use, so that the critic's listening workers, which need only the
 #: synthesiser, do not load onnxruntime, pedalboard and the tokenizer.
-_LAZY = {"SampleModel": ".generator", "render_one_shot": ".generator", "GM_DRUM_SOUNDS": ".instrument",
+_LAZY = {"SampleModel": ".generator", "render_one_shot": ".generator",
          "NeuralInstrument": ".instrument", "PARAMS": ".patch", "Patch": ".patch"}  # fmt: skip
 
 

@@ -26,7 +26,6 @@ __all__ = [
     "N_NOISE_BANDS",
     "PEAK_DBFS",
     "PITCHED_CATEGORIES",
-    "midi_to_hz",
 ]
 
 #: Output rate of one-shots (the synthesiser itself renders at any rate).
@@ -70,8 +69,3 @@ DRUM_CATEGORIES = frozenset(
      "impact", "noise sweep"}
 )  # fmt: skip
 PITCHED_CATEGORIES = frozenset(CATEGORIES) - DRUM_CATEGORIES
-
-
-def midi_to_hz(note: float | np.ndarray) -> float | np.ndarray:
-    """Equal temperament, A4 = MIDI 69 = 440 Hz."""
-    return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69.0) / 12.0)

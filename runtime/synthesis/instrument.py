@@ -15,10 +15,10 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import numpy as np
 
+from promptdaw.core.music.gm import drum_sound
 from promptdaw.runtime.registry import ModelRegistry
 from promptdaw.runtime.synthesis.constants import DRUM_CATEGORIES, MAX_DURATION_S
 from promptdaw.runtime.synthesis.generator import DEFAULT_VELOCITY, SampleModel
@@ -34,7 +34,7 @@ from promptdaw.runtime.synthesis.synth import (
     uses_noise,
 )
 
-__all__ = ["DEFAULT_MAX_TAIL_S", "GM_DRUM_SOUNDS", "NOTE_PEAK", "NeuralInstrument"]
+__all__ = ["DEFAULT_MAX_TAIL_S", "NOTE_PEAK", "NeuralInstrument"]
 
 #: Kit pieces: they play their own tuning and decay whatever the MIDI key and note length.
 KIT_CATEGORIES = frozenset({"kick", "snare", "clap", "closed hat", "open hat", "cymbal", "tom", "percussion"})
@@ -50,18 +50,6 @@ NOISE_BANK_S = 8.0
 CACHE_NOTES = 256
 #: Noise banks kept for all instruments together (a loop's instruments share one seed, so one bank).
 SHARED_BANKS = 2
-
-#: General MIDI percussion keys -> what a drum-kit instrument plays for them.
-GM_DRUM_SOUNDS: Mapping[int, str] = MappingProxyType({
-    35: "kick drum", 36: "kick drum", 37: "rimshot", 38: "snare drum", 39: "hand clap", 40: "snare drum",
-    41: "low floor tom", 42: "closed hi-hat", 43: "floor tom", 44: "pedal hi-hat", 45: "low tom", 46: "open hi-hat",
-    47: "mid tom", 48: "high mid tom", 49: "crash cymbal", 50: "high tom", 51: "ride cymbal", 52: "china cymbal",
-    53: "ride bell", 54: "tambourine", 55: "splash cymbal", 56: "cowbell", 57: "crash cymbal", 58: "vibraslap",
-    59: "ride cymbal", 60: "high bongo", 61: "low bongo", 62: "muted conga", 63: "open conga", 64: "low conga",
-    65: "high timbale", 66: "low timbale", 67: "high agogo", 68: "low agogo", 69: "cabasa", 70: "maracas shaker",
-    71: "whistle", 72: "long whistle", 73: "short guiro", 74: "long guiro", 75: "claves", 76: "high wood block",
-    77: "low wood block", 78: "mute cuica", 79: "open cuica", 80: "mute triangle", 81: "open triangle",
-})  # fmt: skip
 
 
 class NeuralInstrument:
@@ -123,7 +111,7 @@ class NeuralInstrument:
         with self._lock:
             patch = self._patches.get(key)
         if patch is None:
-            piece = GM_DRUM_SOUNDS.get(int(pitch), "percussion hit")
+            piece = drum_sound(pitch).name
             patch = self._predict(f"{piece}, {self._text}", "off")
             with self._lock:
                 self._patches[key] = patch

@@ -33,13 +33,13 @@ from statistics import NormalDist
 import numpy as np
 import soxr
 
+from promptdaw.core.music.pitch import midi_to_hz
 from promptdaw.runtime.synthesis.constants import (
     BELL_RATIOS,
     N_HARMONIC_PARAMS,
     N_HARMONICS,
     N_NOISE_BANDS,
     NOISE_BAND_HZ,
-    midi_to_hz,
 )
 
 __all__ = [

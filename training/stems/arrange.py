@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from promptdaw.core.music.gm import DRUM_CHANNEL
+
 __all__ = [
     "BASS_PROGRAMS",
     "DRUM_KITS",
@@ -289,8 +291,8 @@ def clips_from_midi(path: Path, rng: np.random.Generator, *, n_clips: int, durat
                 if n.end_s > offset and n.start_s < offset + duration_s
             ]
             if inside:
-                role = role_for_program(program, channel == 9)
-                parts.append(Part(role, program, inside, is_drum=channel == 9, name=f"ch{channel + 1}"))
+                role = role_for_program(program, channel == DRUM_CHANNEL)
+                parts.append(Part(role, program, inside, is_drum=channel == DRUM_CHANNEL, name=f"ch{channel + 1}"))
         if parts:
             yield Clip(f"{path.stem}#{index}", path.stem, duration_s, parts, {"offset_s": round(offset, 3)})
 

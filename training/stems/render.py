@@ -41,6 +41,7 @@ from pedalboard import (
     Reverb,
 )
 
+from promptdaw.core.music.gm import DRUM_CHANNEL
 from training.stems.arrange import ROLES, Clip, Part
 
 __all__ = [
@@ -65,7 +66,6 @@ FLUIDSYNTH_GAIN = 0.5
 _TICKS_PER_BEAT = SAMPLE_RATE // 2  # at 120 bpm (500,000 us per beat) a tick is one sample
 _TEMPO_US = 500_000
 _MELODIC_CHANNELS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)
-_DRUM_CHANNEL = 9
 
 
 def soundfont_presets(path: Path) -> list[tuple[int, int, str]]:
@@ -101,7 +101,7 @@ def _sheet(parts: Sequence[Part], slot_samples: int, clip_samples: int) -> mido.
     events: list[tuple[int, int, mido.Message]] = []  # (time, order, message); note-offs first
     for index, part in enumerate(parts):
         base = index * slot_samples
-        channel = _DRUM_CHANNEL if part.is_drum else _MELODIC_CHANNELS[index % len(_MELODIC_CHANNELS)]
+        channel = DRUM_CHANNEL if part.is_drum else _MELODIC_CHANNELS[index % len(_MELODIC_CHANNELS)]
         setup = [
             mido.Message("control_change", channel=channel, control=121, value=0),
             mido.Message("control_change", channel=channel, control=7, value=100),

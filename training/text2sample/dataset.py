@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from promptdaw.core.music.pitch import hz_to_midi
 from promptdaw.runtime.embedding import Embedder
 from promptdaw.runtime.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
 from promptdaw.runtime.synthesis.patch import PARAM_BY_NAME
@@ -102,7 +103,7 @@ def measure(audio: np.ndarray, sample_rate: int, category: str) -> dict[str, flo
     band = (freqs >= lo) & (freqs <= hi)
     pitch_hz = float(freqs[band][np.argmax(spectrum[band])])
     return {"attack_s": peak * hop / sample_rate, "decay_s": decay_s, "centroid_hz": centroid,
-            "pitch_midi": float(np.clip(69 + 12 * np.log2(pitch_hz / 440.0), 12, 108))}  # fmt: skip
+            "pitch_midi": float(np.clip(hz_to_midi(pitch_hz), 12, 108))}  # fmt: skip
 
 
 def _words(m: dict[str, float], medians: dict[str, float], velocity: int, category: str) -> list[str]:
