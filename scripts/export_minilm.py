@@ -426,7 +426,7 @@ CARD = """# minilm: sentence embeddings for the prompt parser
 `model.onnx` is [sentence-transformers/all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2)
 (a 6-layer, 384-wide BERT; 22.7 M parameters) with its mean pooling and L2 normalisation
 built into the graph, its weights stored as 8-bit integers. The prompt parser
-(`inference_server/music/prompt.py`) uses it to map genre and mood words it has no keyword
+(`core/music/prompt/`) uses it to map genre and mood words it has no keyword
 for ("afro beats", "chilled hop", "videogame", "melancolic") to the nearest lexicon keyword.
 
 ## How it was made

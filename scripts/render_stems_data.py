@@ -8,7 +8,7 @@ splits, by the same piece hash.
 
     .venv/bin/python scripts/render_stems_data.py --out data/stems
 
-writes ``data/stems/train`` and ``data/stems/heldout`` (see ``models/stems/render.py``).
+writes ``data/stems/train`` and ``data/stems/heldout`` (see ``training/stems/render.py``).
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ drawn from fixed seeds, single-threaded CPU training. Three stages, each cached 
 
 1. **amortised**: a one-candidate network learns text -> patch on two kinds of examples at once:
    rendered sounds (its patch rendered by the differentiable synthesiser,
-   ``models/text2sample/synth_torch.py``, against the FluidR3 one-shot by a multi-resolution
+   ``training/text2sample/synth_torch.py``, against the FluidR3 one-shot by a multi-resolution
    spectrogram loss) and presets (its patch regressed onto the preset's controls);
 2. **fit**: every rendered sound gets its own patch, by gradient descent from the amortised
-   network's guess (``models/text2sample/fit.py``), in ``--fit-workers`` processes;
+   network's guess (``training/text2sample/fit.py``), in ``--fit-workers`` processes;
 3. **mixture**: the exported network, ``--heads`` candidate patches per description, learns
    the fitted patches and the presets by winner-takes-all regression (each example teaches the
    candidate nearest to it; a description's candidates become its distinct sounds).

@@ -2,7 +2,7 @@
 
 - ``constants``: categories, harmonic/partial/noise-band layout, output rate and level;
 - ``patch``: the editable patch (controls in physical units) and ``vary``;
-- ``synth``: the synthesiser (numpy; ``models/text2sample/synth_torch.py`` is its training twin);
+- ``synth``: the synthesiser (numpy; ``training/text2sample/synth_torch.py`` is its training twin);
 - ``prompt``: the note and length a one-shot prompt states;
 - ``generator``: the text2sample network wrapper and one-shot rendering;
 - ``instrument``: :class:`NeuralInstrument`, the prompt-described instrument ``plugin_host`` plays.

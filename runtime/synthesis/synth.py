@@ -1,6 +1,6 @@
 """The sample synthesiser in numpy: a patch, a note and a gate in, stereo audio out.
 
-Four layers, summed and saturated (``models/text2sample/synth_torch.py`` is the same math in
+Four layers, summed and saturated (``training/text2sample/synth_torch.py`` is the same math in
 torch for training; ``tests/test_text2sample_synth.py`` checks the two agree):
 
 * **tonal**: harmonics 1..48 of the note with their own levels, an ADSR envelope, faster

@@ -2,5 +2,5 @@
 (``model``), the differentiable synthesiser (``synth_torch``) and the exporter.
 
 Training only: nothing here is imported by the daemon, which runs ``model.onnx`` and the
-numpy synthesiser in ``inference_server/synthesis``.
+numpy synthesiser in ``runtime/synthesis``.
 """

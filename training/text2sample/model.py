@@ -4,7 +4,7 @@
 Input (``CONDITION_SIZE`` values): the prompt's MiniLM sentence embedding (384), then the note
 ((MIDI - 60) / 24, 0 when none is given), a has-note flag and the velocity / 127. Output:
 ``heads`` candidate patches, each ``PARAM_SIZE`` values in 0..1
-(``inference_server/synthesis/patch.py`` maps them to controls), one logit per candidate (how
+(``runtime/synthesis/patch.py`` maps them to controls), one logit per candidate (how
 likely the description means that one), and one logit per category.
 
 Why several: one description ("closed hi-hat") covers many sounds, and a single output trained

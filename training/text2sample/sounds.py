@@ -2,7 +2,7 @@
 
 ``SOUNDFONT_PROGRAMS`` and ``DRUM_NOTES`` list the GM programs and percussion keys behind each
 category, with the words people use for them. :func:`render_one_shots` plays each
-:class:`OneShot` alone through FluidSynth (``models/stems/render.py``'s ``render_parts``) and
+:class:`OneShot` alone through FluidSynth (``training/stems/render.py``'s ``render_parts``) and
 returns mono audio at the requested rate.
 
 Training renders FluidR3_GM only; ``scripts/eval_sample.py`` renders the held-out soundfonts

@@ -1,5 +1,5 @@
 """The sample synthesiser in torch, differentiable, batched: the training twin of
-``inference_server/synthesis/synth.py``.
+``runtime/synthesis/synth.py``.
 
 Same controls, same maths, same noise layout; the runtime's numpy version skips layers that
 are inaudible (below -80 dB), which is the only difference. ``tests/test_text2sample_synth.py``
