@@ -81,6 +81,15 @@ class _KeptResult:
     payloads: Sequence[Payload]
 
 
+#: ``uptime_s`` counts on a clock that keeps running while the machine is suspended, as the process's
+#: age does (``ps -o etimes``): CLOCK_BOOTTIME on Linux; elsewhere ``time.monotonic()``, which may not.
+UPTIME_CLOCK = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def _uptime_clock() -> float:
+    return time.monotonic() if UPTIME_CLOCK is None else time.clock_gettime(UPTIME_CLOCK)
+
+
 def _memory() -> dict[str, int]:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     try:
@@ -118,7 +127,7 @@ class Daemon:
         self._jobs: dict[tuple[bytes, str], Job] = {}
         self._kept: OrderedDict[str, _KeptResult] = OrderedDict()
         self._stopping = threading.Event()
-        self._started = time.monotonic()
+        self._started = _uptime_clock()
         self._handlers: dict[str, Handler] = {
             name: getattr(self, r.handler_name) for name, r in REQUESTS.items() if r.quick
         }
@@ -269,7 +278,7 @@ class Daemon:
             "protocol": PROTOCOL_VERSION,
             "pid": os.getpid(),
             "endpoint": self.endpoint,
-            "uptime_s": round(now - self._started, 3),
+            "uptime_s": round(_uptime_clock() - self._started, 3),
             "providers": self.registry.providers,
             "available_providers": available_providers(),
             "models_loaded": self.registry.loaded(),

@@ -13,7 +13,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ from promptdaw.core.music.theory import pitch_class_name
 from promptdaw.core.paths import cache_dir, models_dir
 from promptdaw.inference_server.errors import InvalidInput, PromptdawError
 from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES, Audio
-from promptdaw.launcher import daemon_log_path, ensure_daemon, is_running
+from promptdaw.launcher import WatchingClient, daemon_log_path, ensure_daemon, is_running
 from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_S
 from promptdaw.runtime.separation.stem_files import separate_to_files, stack_stems
 
-__all__ = ["get_parser", "main"]
+__all__ = ["connected_client", "get_parser", "main"]
 
 #: Exit status when the daemon is not running (as ``systemctl status`` does).
 EXIT_NOT_RUNNING = 3
@@ -189,15 +190,30 @@ def _keys(args: argparse.Namespace) -> dict[str, Path | None]:
     return {name: getattr(args, name) or (Path(v) if (v := os.environ.get(var)) else None) for name, var in env.items()}
 
 
-def _client(args: argparse.Namespace) -> Client:
-    return Client(args.endpoint, timeout_s=args.timeout, **_keys(args))
+class _NotRunning(Exception):
+    """No daemon answers and the command does not start one: :func:`main` reports it (exit status 3)."""
 
 
-def _running(args: argparse.Namespace) -> bool:
-    return is_running(resolve_endpoint(args.endpoint), **_keys(args))
+@contextmanager
+def connected_client(args: argparse.Namespace, *, start: bool = True) -> Iterator[Client]:
+    """A client of the daemon at the command's endpoint (``--endpoint``, keys from flags or environment).
+
+    With ``start``, a local daemon is started when none answers (and stderr says so, unless ``--json``);
+    without, a missing daemon ends the command with the not-running report and exit status 3. The
+    client reports a daemon that dies mid-request within about a second instead of after ``--timeout``.
+    """
+    endpoint, keys = resolve_endpoint(args.endpoint), _keys(args)
+    if not start:
+        if not is_running(endpoint, **keys):
+            raise _NotRunning
+    elif ensure_daemon(endpoint, **keys) and not args.json:
+        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
+    with WatchingClient(endpoint, timeout_s=args.timeout, **keys) as client:
+        yield client
 
 
-def _progress_bar(args: argparse.Namespace, description: str) -> tuple[ProgressCallback, Callable[[], None]]:
+@contextmanager
+def _progress_bar(args: argparse.Namespace, description: str) -> Iterator[ProgressCallback]:
     bar = tqdm(total=100, desc=description, unit="%", disable=args.json or None, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")  # fmt: skip
 
@@ -206,7 +222,10 @@ def _progress_bar(args: argparse.Namespace, description: str) -> tuple[ProgressC
         bar.set_postfix_str(stage, refresh=False)
         bar.refresh()
 
-    return update, bar.close
+    try:
+        yield update
+    finally:
+        bar.close()
 
 
 def _not_running(args: argparse.Namespace) -> int:
@@ -235,18 +254,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    if not _running(args):
-        return _not_running(args)
-    with _client(args) as client:
+    with connected_client(args, start=False) as client:
         reply = client.shutdown()
     _emit(args, reply, f"stopped the promptdaw daemon (pid {reply['pid']})")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    if not _running(args):
-        return _not_running(args)
-    with _client(args) as client:
+    with connected_client(args, start=False) as client:
         status = client.status()
     memory_mb = status["memory"]["rss_bytes"] / 2**20
     lines = [
@@ -263,9 +278,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    if not _running(args):
-        return _not_running(args)
-    with _client(args) as client:
+    with connected_client(args, start=False) as client:
         models = client.models()
     lines = [f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}" for m in models]
     lines += [f"  {m['name']}: {m['error']}" for m in models if m.get("error")]
@@ -274,9 +287,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _load_or_unload(args: argparse.Namespace) -> int:
-    if not _running(args):
-        return _not_running(args)
-    with _client(args) as client:
+    with connected_client(args, start=False) as client:
         reply = client.load(args.model) if args.command == "load" else client.unload(args.model)
     _emit(args, reply, f"{args.command}ed {args.model}")
     return 0
@@ -284,18 +295,11 @@ def _load_or_unload(args: argparse.Namespace) -> int:
 
 def _transcribe(args: argparse.Namespace) -> int:
     samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
-    endpoint = resolve_endpoint(args.endpoint)
-    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
-        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
     params = {k: v for k in ("onset_threshold", "frame_threshold", "min_note_ms", "tempo_bpm", "model")
               if (v := getattr(args, k)) is not None}  # fmt: skip
-    on_progress, close_bar = _progress_bar(args, "transcribing")
-    start = time.perf_counter()
-    try:
-        with _client(args) as client:
-            result, midi = client.transcribe(samples, sample_rate, on_progress=on_progress, **params)
-    finally:
-        close_bar()
+    with connected_client(args) as client, _progress_bar(args, "transcribing") as on_progress:
+        start = time.perf_counter()
+        result, midi = client.transcribe(samples, sample_rate, on_progress=on_progress, **params)
     atomic_write_bytes(args.output, midi)
     result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
     _emit(args, result, f"wrote {args.output}: {result['note_count']} notes from {result['duration_s']:.1f} s "
@@ -307,23 +311,16 @@ def _stems(args: argparse.Namespace) -> int:
     samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
     if not 1.0 <= args.block_s <= 3600.0:
         raise InvalidInput(f"--block-s must be in [1, 3600], got {args.block_s:g}")
-    endpoint = resolve_endpoint(args.endpoint)
-    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
-        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
     params = {"model": args.model} if args.model else {}
-    on_progress, close_bar = _progress_bar(args, "separating")
-    start = time.perf_counter()
-    try:
-        with _client(args) as client:
+    with connected_client(args) as client, _progress_bar(args, "separating") as on_progress:
+        start = time.perf_counter()
 
-            def separate_block(block: Any, progress: ProgressCallback) -> tuple[dict[str, Any], Any]:
-                reply = client.request("separate", params, (Audio(block, sample_rate),), on_progress=progress)
-                return reply.body, stack_stems(reply.payloads)
+        def separate_block(block: Any, progress: ProgressCallback) -> tuple[dict[str, Any], Any]:
+            reply = client.request("separate", params, (Audio(block, sample_rate),), on_progress=progress)
+            return reply.body, stack_stems(reply.payloads)
 
-            result = separate_to_files(separate_block, samples, sample_rate, args.output, block_s=args.block_s,
-                                       on_progress=on_progress)  # fmt: skip
-    finally:
-        close_bar()
+        result = separate_to_files(separate_block, samples, sample_rate, args.output, block_s=args.block_s,
+                                   on_progress=on_progress)  # fmt: skip
     result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
     residual = "silent input" if result["residual_db"] is None else f"{-result['residual_db']:.1f} dB below the mix"
     _emit(args, result, f"wrote {', '.join(result['files'].values())}: {result['duration_s']:.1f} s at "
@@ -375,16 +372,9 @@ def describe_spec(spec: dict[str, Any]) -> str:
 
 def _midi(args: argparse.Namespace) -> int:
     request_type, params, clip = _midi_request(args)
-    endpoint = resolve_endpoint(args.endpoint)
-    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
-        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
-    on_progress, close_bar = _progress_bar(args, "generating")
-    start = time.perf_counter()
-    try:
-        with _client(args) as client:
-            result, midi = client.midi_job(request_type, params, clip, on_progress=on_progress)
-    finally:
-        close_bar()
+    with connected_client(args) as client, _progress_bar(args, "generating") as on_progress:
+        start = time.perf_counter()
+        result, midi = client.midi_job(request_type, params, clip, on_progress=on_progress)
     atomic_write_bytes(args.output, midi)
     result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
     _emit(args, result, f"wrote {args.output} ({result['elapsed_s']:.2f} s)\n{describe_spec(result['spec'])}")
@@ -392,15 +382,8 @@ def _midi(args: argparse.Namespace) -> int:
 
 
 def _render_job(args: argparse.Namespace, request_type: str, params: dict[str, Any], payloads: tuple = ()) -> Any:
-    endpoint = resolve_endpoint(args.endpoint)
-    if ensure_daemon(endpoint, **_keys(args)) and not args.json:
-        print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
-    on_progress, close_bar = _progress_bar(args, "rendering")
-    try:
-        with _client(args) as client:
-            return client.request(request_type, params, payloads, on_progress=on_progress)
-    finally:
-        close_bar()
+    with connected_client(args) as client, _progress_bar(args, "rendering") as on_progress:
+        return client.request(request_type, params, payloads, on_progress=on_progress)
 
 
 def _loudness_line(result: dict[str, Any]) -> str:
@@ -584,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except _NotRunning:
+        return _not_running(args)
     except PromptdawError as exc:
         print(f"promptdaw: error: {exc.message}", file=sys.stderr)
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""Starting the daemon as a background process, and waiting until it serves."""
+"""Starting the daemon as a background process, waiting until it serves, and noticing when it is gone."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from promptdaw.client import Client
+from promptdaw.client import Client, ProgressCallback
 from promptdaw.core.paths import state_dir
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.inference_server.protocol import Reply
 from promptdaw.inference_server.security import is_loopback
 
 __all__ = [
     "TemporaryDaemon",
+    "WatchingClient",
     "daemon_log_path",
     "ensure_daemon",
     "free_endpoint",
+    "is_listening",
     "is_running",
     "spawn_daemon",
     "temporary_daemon",
@@ -30,6 +34,9 @@ __all__ = [
 
 #: A cold start loads onnxruntime and reads manifests; give it room on a slow machine.
 START_TIMEOUT_S = 30.0
+
+#: While a request waits on a silent daemon, how often :class:`WatchingClient` checks that it still listens.
+LIVENESS_CHECK_S = 1.0
 
 
 def daemon_log_path() -> Path:
@@ -46,6 +53,78 @@ def is_running(
             return True
         except DaemonUnavailable:
             return False
+
+
+def is_listening(endpoint: str, timeout_s: float = 0.25) -> bool | None:
+    """Whether anything accepts connections at a loopback ``endpoint`` (tcp or ipc).
+
+    False when the connection is refused: no daemon is there (it exited, crashed or was killed);
+    a daemon that is busy, hung or stopped still listens. None when it cannot be told: an endpoint
+    off this machine (refusals there may be a firewall's), inproc, or no answer within ``timeout_s``.
+    """
+    scheme, _, address = endpoint.partition("://")
+    if not is_loopback(endpoint):
+        return None
+    try:
+        if scheme == "tcp":
+            parts = urlsplit(f"//{address}")
+            if parts.port is None:
+                return None
+            with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s):
+                return True
+        if scheme == "ipc" and hasattr(socket, "AF_UNIX"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(timeout_s)
+                sock.connect("\0" + address[1:] if address.startswith("@") else address)  # @: abstract namespace
+                return True
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except (OSError, ValueError):  # a time-out, an unresolvable host or port
+        return None
+    return None
+
+
+class WatchingClient(Client):
+    """A :class:`~promptdaw.client.Client` that notices a daemon that has gone, instead of waiting out ``timeout_s``.
+
+    While no answer comes it checks every :data:`LIVENESS_CHECK_S` seconds that something still listens
+    at the (loopback) endpoint, so a daemon killed mid-request (``kill -9``, a crash, the OOM killer) is
+    reported within about a second. A daemon that is alive but silent still gets the full ``timeout_s``.
+    """
+
+    def wait(
+        self,
+        request_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout_s: float | None = None,
+    ) -> Reply:
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        heard = time.monotonic()
+
+        def progress(fraction: float, stage: str) -> None:
+            nonlocal heard
+            heard = time.monotonic()
+            if on_progress is not None:
+                on_progress(fraction, stage)
+
+        while True:
+            slice_s = max(0.0, min(LIVENESS_CHECK_S, heard + timeout_s - time.monotonic()))
+            try:
+                return super().wait(request_id, on_progress=progress, timeout_s=slice_s)
+            except DaemonUnavailable:
+                pass
+            if time.monotonic() - heard >= timeout_s:
+                raise DaemonUnavailable(
+                    f"no answer from the promptdaw daemon at {self.endpoint} within {timeout_s:g} s"
+                ) from None
+            if is_listening(self.endpoint) is False:
+                try:  # an answer sent just before it exited is still there to take
+                    return super().wait(request_id, on_progress=progress, timeout_s=0)
+                except DaemonUnavailable:
+                    raise DaemonUnavailable(
+                        f"the promptdaw daemon at {self.endpoint} is gone: nothing listens there any more"
+                    ) from None
 
 
 def spawn_daemon(endpoint: str, log_path: Path, extra_args: Sequence[str] = ()) -> subprocess.Popen:

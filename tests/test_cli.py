@@ -15,12 +15,14 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+import zmq
 from conftest import REPO, free_endpoint
 from pedalboard.io import AudioFile
 from utils import note_f1, synth_notes
 
 from promptdaw.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.launcher import WatchingClient, is_listening
 
 NOTES = [(0.3, 0.8, 60), (1.0, 1.5, 64), (1.7, 2.2, 67), (2.4, 3.1, 72), (3.3, 3.8, 55)]
 SAMPLE_RATE = 44100
@@ -323,3 +325,62 @@ def test_endpoint_flag_overrides_the_environment(cli: Cli, daemon, tmp_path: Pat
 
     assert_not_running(cli)  # nothing was started at the environment's endpoint
     assert daemon.process.poll() is None
+
+
+# ---------------------------------------------------------------------- a daemon that dies mid-request
+
+
+def test_watching_client_tells_a_silent_daemon_from_a_gone_one() -> None:
+    """Silent but listening: the full time-out. Nothing listening any more: an error within about a second."""
+    endpoint = free_endpoint()
+    router = zmq.Context.instance().socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    router.bind(endpoint)
+    with WatchingClient(endpoint, timeout_s=1.5) as client:
+        assert is_listening(endpoint) is True
+        start = time.monotonic()
+        with pytest.raises(DaemonUnavailable, match=r"no answer from the promptdaw daemon at .* within 1\.5 s"):
+            client.ping()
+        assert time.monotonic() - start >= 1.5
+
+        router.close()
+        client.timeout_s = 30
+        start = time.monotonic()
+        with pytest.raises(DaemonUnavailable, match="is gone: nothing listens there any more"):
+            client.ping()
+        assert time.monotonic() - start < 5
+        assert is_listening(endpoint) is False
+    assert is_listening("tcp://192.0.2.1:7467") is None  # off this machine: not probed
+
+
+def test_kill_9_mid_transcription_fails_fast(cli: Cli, tmp_path: Path) -> None:
+    """The CLI starts a daemon, which is killed mid-job: one-line error well before the 30 s time-out."""
+    wav = write_wav(tmp_path / "long.wav", [(t, t + 0.4, 60 + int(t) % 12) for t in range(0, 300, 2)], 300.0)
+    command = [sys.executable, "-m", "promptdaw", "transcribe", str(wav), "-o", str(tmp_path / "long.mid")]
+    process = subprocess.Popen(command, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        running: list = []
+        while not running and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+            if daemon_pids(cli.endpoint):
+                try:
+                    with Client(cli.endpoint, timeout_s=0.5) as c:
+                        status = c.status()
+                    running = status["running"] + status["queued"]
+                except DaemonUnavailable:
+                    pass
+        assert running, "the transcription never showed up in the daemon's status"
+        os.kill(status["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        stdout, stderr = process.communicate(timeout=20)
+        assert time.monotonic() - killed < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, (stdout, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("started the promptdaw daemon"), stderr
+    gone = f"promptdaw: error: the promptdaw daemon at {cli.endpoint} is gone: nothing listens there any more"
+    assert lines[1] == gone

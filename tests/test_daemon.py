@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
+from pathlib import Path
 
 import mido
 import numpy as np
@@ -65,6 +68,25 @@ def test_ping_status_and_models(client: Client) -> None:
     assert {name: states[name] for name in broken} == broken
     assert {"basic_pitch", "text2midi", "minilm"} <= set(states)
     assert all(state in ("available", "loaded") for name, state in states.items() if name not in broken), states
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CLOCK_BOOTTIME and /proc/<pid>/stat are Linux's")
+def test_uptime_counts_on_the_boot_clock_like_the_process_age(daemon, client: Client) -> None:
+    """``uptime_s`` keeps counting through suspension, like the process's age: /proc/<pid>/stat's start
+    time is on CLOCK_BOOTTIME. The daemon is set up after its process starts, so uptime never exceeds age
+    (a bound that holds however loaded the machine is)."""
+    from promptdaw.inference_server import daemon as daemon_module
+
+    assert daemon_module.UPTIME_CLOCK == time.CLOCK_BOOTTIME
+    before = time.clock_gettime(time.CLOCK_BOOTTIME)
+    reading = daemon_module._uptime_clock()
+    assert before <= reading <= time.clock_gettime(time.CLOCK_BOOTTIME)
+
+    uptime_s = client.status()["uptime_s"]
+    now = time.clock_gettime(time.CLOCK_BOOTTIME)
+    start_ticks = int(Path(f"/proc/{daemon.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    age_s = now - start_ticks / os.sysconf("SC_CLK_TCK")  # the tick count is truncated: age is not understated
+    assert 0 < uptime_s <= age_s + 0.001, (uptime_s, age_s)
 
 
 def test_ping_echoes_buffers(client: Client) -> None:

@@ -45,6 +45,7 @@ _DRUM_WORDS = re.compile(
 )
 _LOOP_WORD = re.compile(r"\bloops?\b", re.IGNORECASE)
 
+
 def _loop_spec(ctx: JobContext, request: Request) -> MusicSpec:
     """The spec of a loop prompt, with "loop" read as the request, not as a part word.
 
