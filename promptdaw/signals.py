@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RefNote", "midi_to_hz", "synth_notes"]
+from promptdaw.core.music.pitch import midi_to_hz
+
+__all__ = ["RefNote", "synth_notes"]
 
 SAMPLE_RATE = 22050
 
@@ -24,11 +26,6 @@ class RefNote:
     end_s: float
     pitch: int
     velocity: int = 100
-
-
-def midi_to_hz(pitch: float) -> float:
-    """Equal-tempered frequency of a MIDI note number (A4 = 69 = 440 Hz)."""
-    return 440.0 * 2.0 ** ((pitch - 69) / 12.0)
 
 
 def synth_notes(
@@ -44,12 +41,13 @@ def synth_notes(
     release_s: float = 0.03,
     noise_level: float = 0.0,
     seed: int = 0,
+    partials: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Render notes as plucked-string-like harmonic tones.
 
-    Each note is a sum of harmonics with amplitude ``1 / h**rolloff`` (those above Nyquist
-    skipped) where higher partials die away faster, as on a real string, under a linear attack,
-    an exponential decay and a short linear release after ``end_s``.
+    Each note is a sum of harmonics with amplitude ``1 / h**rolloff`` (or as ``partials`` gives
+    them; those above Nyquist skipped) where higher partials die away faster, as on a real
+    string, under a linear attack, an exponential decay and a short linear release after ``end_s``.
 
     Basic Pitch normalises each window's spectrogram, so perfectly clean synthetic partials
     decaying into digital silence get amplified into ghost notes at harmonic intervals; a low
@@ -68,10 +66,15 @@ def synth_notes(
         release_s: Release time after the note end in seconds.
         noise_level: Standard deviation of white noise added after normalisation.
         seed: Seed of the noise generator.
+        partials: Amplitudes of the overtones (harmonics 2, 3, 4, ...) relative to the
+            fundamental's 1.0, replacing ``n_harmonics`` and ``rolloff`` when given: ``()``
+            renders pure sines, ``(0.4, 0.2, 0.1)`` a rich tone. ``partial_damping`` still applies.
 
     Returns:
         float32 mono audio, notes peak-normalised to 0.5, plus the noise.
     """
+    amplitudes = None if partials is None else [1.0, *map(float, partials)]  # harmonic h at [h - 1]
+    n_partials = n_harmonics if amplitudes is None else len(amplitudes)
     n_total = round(duration_s * sample_rate)
     out = np.zeros(n_total, dtype=np.float64)
     for raw in notes:
@@ -84,10 +87,13 @@ def synth_notes(
         t = np.arange(last - first) / sample_rate
         f0 = midi_to_hz(note.pitch)
         tone = np.zeros_like(t)
-        for h in range(1, n_harmonics + 1):
+        for h in range(1, n_partials + 1):
             if h * f0 < sample_rate / 2:
                 damping = np.exp(-t * partial_damping * (h - 1))
-                tone += np.sin(2 * np.pi * h * f0 * t) * damping / h**rolloff
+                if amplitudes is None:
+                    tone += np.sin(2 * np.pi * h * f0 * t) * damping / h**rolloff
+                else:
+                    tone += np.sin(2 * np.pi * h * f0 * t) * damping * amplitudes[h - 1]
         sustain = note.end_s - note.start_s
         env = np.minimum(t / attack_s, 1.0) * np.exp(-t / decay_s)
         env *= np.clip(1.0 - (t - sustain) / release_s, 0.0, 1.0)

@@ -25,11 +25,15 @@ from promptdaw.runtime.transcription import (
     unwrap,
 )
 from promptdaw.runtime.transcription.constants import (
+    DEFAULT_GHOST_END_SLACK_S,
+    DEFAULT_GHOST_ONSET_TOLERANCE_S,
+    DEFAULT_GHOST_STRENGTH_RATIO,
     FFT_HOP,
     HALF_OVERLAP_SAMPLES,
     KEPT_FRAMES_PER_WINDOW,
     WINDOW_HOP_SAMPLES,
 )
+from promptdaw.runtime.transcription.notes import find_harmonic_ghosts, harmonic_intervals
 
 N_FRAMES = 400
 BACKGROUND = 0.05  # realistic non-zero floor of both posteriorgrams
@@ -198,6 +202,98 @@ def test_empty_and_invalid_posteriorgrams() -> None:
         posteriorgrams_to_notes(note, onset[:-1])
     with pytest.raises(ValueError, match="onset_threshold"):
         posteriorgrams_to_notes(note, onset, onset_threshold=1.5)
+
+
+# --- Harmonic ghosts ---------------------------------------------------------------------------
+
+
+def test_harmonic_intervals() -> None:
+    assert harmonic_intervals(8).tolist() == [12, 19, 24, 28, 31, 34, 36]
+    assert harmonic_intervals(2).tolist() == [12]
+    assert harmonic_intervals(1).tolist() == []
+
+
+def ghosts(notes: list[NoteEvent], strengths: list[float] | None = None, **kwargs) -> list[int]:
+    """Pitches of the notes flagged as harmonic ghosts."""
+    return [n.pitch for n, g in zip(notes, find_harmonic_ghosts(notes, strengths, **kwargs), strict=True) if g]
+
+
+def test_weak_notes_at_harmonic_intervals_above_a_strong_note_are_ghosts() -> None:
+    notes = [
+        NoteEvent(1.0, 2.0, 48, 100),  # C3, the fundamental
+        NoteEvent(1.0, 1.6, 60, 45),  # 2nd harmonic, +12
+        NoteEvent(1.01, 1.5, 67, 45),  # 3rd, +19
+        NoteEvent(0.99, 1.4, 72, 40),  # 4th, +24
+        NoteEvent(1.0, 1.3, 76, 35),  # 5th, +28
+        NoteEvent(1.0, 1.3, 84, 35),  # 8th, +36
+        NoteEvent(1.0, 1.6, 64, 45),  # +16: not a harmonic, a real note of a chord
+        NoteEvent(1.0, 1.6, 36, 45),  # below the loud note: never its harmonic
+        NoteEvent(1.0, 1.6, 86, 35),  # +38 (9th harmonic) is beyond the default 8th
+    ]
+    assert ghosts(notes) == [60, 67, 72, 76, 84]
+    assert ghosts(notes, max_harmonic=9) == [60, 67, 72, 76, 84, 86]
+    # The answer does not depend on the order of the input.
+    assert sorted(ghosts(notes[::-1])) == [60, 67, 72, 76, 84]
+
+
+def test_octave_doubling_at_similar_loudness_is_kept() -> None:
+    doubled = [NoteEvent(1.0, 2.0, 48, 100), NoteEvent(1.0, 2.0, 60, 85), NoteEvent(1.0, 2.0, 67, 80)]
+    assert ghosts(doubled) == []
+    assert ghosts(doubled, [0.9, 0.85, 0.9]) == []
+    # The limit is a strength ratio: just under it is a ghost, at it is not.
+    ratio = DEFAULT_GHOST_STRENGTH_RATIO
+    assert ghosts([NoteEvent(1.0, 2.0, 48, 100), NoteEvent(1.0, 2.0, 60, round(100 * ratio) - 1)]) == [60]
+    assert ghosts([NoteEvent(1.0, 2.0, 48, 100), NoteEvent(1.0, 2.0, 60, round(100 * ratio))]) == []
+
+
+def test_onset_strength_weighs_in() -> None:
+    notes = [NoteEvent(1.0, 2.0, 48, 100), NoteEvent(1.0, 1.8, 60, 70)]
+    assert ghosts(notes) == []  # by velocity alone 0.7 of the lower note: a doubling
+    assert ghosts(notes, [0.9, 0.9]) == []
+    # The model barely saw an attack of the upper note: 70 * 0.5 is under half of 100 * 0.9.
+    assert ghosts(notes, [0.9, 0.5]) == [60]
+    with pytest.raises(ValueError, match="onset strengths"):
+        find_harmonic_ghosts(notes, [0.9])
+
+
+def test_ghost_must_start_with_and_end_within_its_fundamental() -> None:
+    tolerance, slack = DEFAULT_GHOST_ONSET_TOLERANCE_S, DEFAULT_GHOST_END_SLACK_S
+    low = NoteEvent(1.0, 2.0, 48, 100)
+    # Onsets apart by more than the tolerance: a quiet melody note entering over a held bass.
+    assert ghosts([low, NoteEvent(1.0 + tolerance + 0.01, 1.9, 60, 40)]) == []
+    assert ghosts([low, NoteEvent(1.0 + tolerance - 0.01, 1.9, 60, 40)]) == [60]
+    assert ghosts([low, NoteEvent(1.0 - tolerance + 0.01, 1.9, 60, 40)]) == [60]
+    # A partial cannot outlast its fundamental: a quiet note held on after it is real.
+    assert ghosts([low, NoteEvent(1.0, 2.0 + slack + 0.05, 60, 40)]) == []
+    assert ghosts([low, NoteEvent(1.0, 2.0 + slack - 0.05, 60, 40)]) == [60]
+    # Simultaneous onsets but no overlap at all (hand-written edge case).
+    assert ghosts([NoteEvent(1.0, 1.0, 48, 100), NoteEvent(1.0, 1.5, 60, 40)]) == []
+
+
+def test_ghost_search_spans_many_notes_and_chords() -> None:
+    # Two-second bars, each a C major chord whose C3 echoes at C4; far-apart bars never interact.
+    notes: list[NoteEvent] = []
+    for bar in range(50):
+        t0 = 2.0 * bar
+        notes += [NoteEvent(t0, t0 + 1.5, p, 100) for p in (48, 52, 55)]
+        notes.append(NoteEvent(t0 + 0.02, t0 + 1.0, 60, 40))
+        notes.append(NoteEvent(t0 + 1.0, t0 + 1.9, 72, 45))  # late entry over the chord: real
+    flags = find_harmonic_ghosts(notes)
+    assert flags.shape == (len(notes),) and flags.dtype == bool
+    assert [n.pitch for n, g in zip(notes, flags.tolist(), strict=True) if g] == [60] * 50
+    assert find_harmonic_ghosts([]).shape == (0,)
+
+
+def test_posteriorgram_ghost_is_dropped_doubling_kept() -> None:
+    note, onset = blank()
+    put_note(note, onset, pitch=48, start=50, end=120, level=0.8, onset_level=0.9)
+    put_note(note, onset, pitch=60, start=50, end=90, level=0.4, onset_level=0.55)  # echo of C3
+    put_note(note, onset, pitch=52, start=200, end=260, level=0.8, onset_level=0.9)
+    put_note(note, onset, pitch=64, start=200, end=260, level=0.75, onset_level=0.85)  # doubling
+    events = posteriorgrams_to_notes(note, onset)
+    assert [(e.pitch, e.start_s) for e in events] == [(48, t(50)), (52, t(200)), (64, t(200))]
+    unfiltered = posteriorgrams_to_notes(note, onset, suppress_harmonics=False)
+    assert [e.pitch for e in unfiltered] == [48, 60, 52, 64]
 
 
 # --- Windowing --------------------------------------------------------------------------------

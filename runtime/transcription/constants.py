@@ -47,3 +47,31 @@ DEFAULT_MIN_NOTE_MS = 127.7  # ms; notes must be longer than this (11 frames)
 ENERGY_TOLERANCE_FRAMES = 11
 # Frame-difference lags used to infer onsets the onset head missed (a re-attacked note).
 INFERRED_ONSET_LAGS = 2
+
+# --- Harmonic ghost suppression ------------------------------------------------------------------
+# The model answers the upper partials of a harmonic-rich tone with weak extra notes an octave, a
+# twelfth, two octaves ... above it. A note is dropped as such a ghost when its pitch is harmonic
+# 2..DEFAULT_GHOST_MAX_HARMONIC of a much stronger note that starts with it and outlasts it.
+# Thresholds come from 72 synthetic 20-note pieces (5 timbres, pure and with noise floors 0, 0.002
+# and 0.005, a quarter of the notes doubled +12/+19/+24 at 0.6-1.1 of their loudness): 204 of 205
+# ghosts dropped, 4 of 241 doublings of harmonic-rich tones lost (8 of 41 of pure sines, which
+# the model itself cannot tell apart from a single tone with a strong second partial). On 60
+# held-out pieces (doublings at 0.8-1.2 of the loudness) note F1 on harmonic-rich tones rose from
+# 0.929 to 0.994 and 248 of 252 doublings were kept.
+# Harmonics 2..8 (+12, +19, +24, +28, +31, +34, +36 semitones); above the 8th they lie 2 semitones
+# apart or closer, so nearly every wide interval would count as one.
+DEFAULT_GHOST_MAX_HARMONIC = 8
+# Strength = velocity x the onset activation at the note's start. Ghosts reached at most 0.51 of
+# their fundamental's strength (velocity alone: 0.71, too close to real doublings, which went
+# down to 0.54 in velocity but mostly stayed above 0.45 in strength), so 0.5 keeps a quieter but
+# separately attacked doubling while dropping a partial's echo.
+DEFAULT_GHOST_STRENGTH_RATIO = 0.5
+# Ghost onsets came within -12..+46 ms (0..4 frames) of their fundamental's; 60 ms allows 5 frames
+# and still treats a note entering later over a held one as a note of its own.
+DEFAULT_GHOST_ONSET_TOLERANCE_S = 0.06
+# A partial dies with its fundamental: every ghost ended >= 23 ms before it, so a quieter note
+# still sounding 100 ms after the stronger one has ended is kept as real.
+DEFAULT_GHOST_END_SLACK_S = 0.1
+# Frames either side of a note's first frame searched for its onset activation (the peak may sit
+# a frame or two off an inferred or recovered start).
+ONSET_STRENGTH_FRAMES = 2

@@ -3,11 +3,14 @@
 Pure numpy. The approach is the usual one for this model: onsets are peaks of the onset
 posteriorgram (optionally reinforced by rises of the frame posteriorgram); each onset is
 extended forward while the frame posteriorgram stays active; energy not explained by any
-onset can optionally become notes of its own.
+onset can optionally become notes of its own. Finally, weak notes at harmonic intervals above a
+stronger simultaneous note (the model's echoes of its upper partials) are dropped.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +18,17 @@ import numpy as np
 from promptdaw.runtime.transcription.constants import (
     AUDIO_SAMPLE_RATE,
     DEFAULT_FRAME_THRESHOLD,
+    DEFAULT_GHOST_END_SLACK_S,
+    DEFAULT_GHOST_MAX_HARMONIC,
+    DEFAULT_GHOST_ONSET_TOLERANCE_S,
+    DEFAULT_GHOST_STRENGTH_RATIO,
     DEFAULT_MIN_NOTE_MS,
     DEFAULT_ONSET_THRESHOLD,
     ENERGY_TOLERANCE_FRAMES,
     FRAMES_PER_SECOND,
     INFERRED_ONSET_LAGS,
     MIDI_OFFSET,
+    ONSET_STRENGTH_FRAMES,
 )
 from promptdaw.runtime.transcription.windowing import frame_sample_positions
 
@@ -151,6 +159,95 @@ def _velocity(note_row: np.ndarray, start: int, end: int) -> int:
     return int(np.clip(round(127.0 * mean), 1, 127))
 
 
+def _onset_strength(onset_row: np.ndarray, start: int, reach: int = ONSET_STRENGTH_FRAMES) -> float:
+    """Peak onset activation within ``reach`` frames of ``start`` (the model's confidence in the attack)."""
+    return float(onset_row[max(start - reach, 0) : start + reach + 1].max())
+
+
+def harmonic_intervals(max_harmonic: int = DEFAULT_GHOST_MAX_HARMONIC) -> np.ndarray:
+    """Semitone distances of harmonics ``2..max_harmonic`` above a fundamental.
+
+    Args:
+        max_harmonic: Highest harmonic number included.
+
+    Returns:
+        Sorted unique int array, e.g. ``[12, 19, 24, 28, 31, 34, 36]`` for 8 (harmonic ``k`` lies
+        ``12 * log2(k)`` semitones up, rounded to the nearest pitch bin).
+    """
+    return np.unique([round(12 * math.log2(k)) for k in range(2, max_harmonic + 1)]).astype(np.int64)
+
+
+def find_harmonic_ghosts(
+    notes: Sequence[NoteEvent],
+    onset_strengths: Sequence[float] | None = None,
+    *,
+    strength_ratio: float = DEFAULT_GHOST_STRENGTH_RATIO,
+    onset_tolerance_s: float = DEFAULT_GHOST_ONSET_TOLERANCE_S,
+    end_slack_s: float = DEFAULT_GHOST_END_SLACK_S,
+    max_harmonic: int = DEFAULT_GHOST_MAX_HARMONIC,
+) -> np.ndarray:
+    """Which notes are echoes of an upper partial of a stronger simultaneous note.
+
+    Note ``g`` is a ghost of note ``f`` when ``g.pitch - f.pitch`` is the interval of harmonic
+    2..``max_harmonic`` (+12, +19, +24, +28 ... semitones), their onsets lie within
+    ``onset_tolerance_s``, they overlap, ``g`` ends no later than ``end_slack_s`` after ``f``, and
+    ``strength(g) < strength_ratio * strength(f)``, where strength is velocity times onset
+    strength (whether or not ``f`` is a ghost itself). A deliberate doubling of a harmonic-rich
+    tone is attacked and sustained like a note of its own, so its strength stays close to the
+    lower note's and it is kept; a doubling of pure sines, which the model hears as one tone
+    with a strong second partial, may be dropped.
+
+    Args:
+        notes: Note events in any order.
+        onset_strengths: The model's onset activation at each note's start, parallel to
+            ``notes``; ``None`` compares velocities alone.
+        strength_ratio: A candidate weaker than this fraction of the lower note is a ghost.
+        onset_tolerance_s: Largest onset difference of a ghost and its fundamental.
+        end_slack_s: How long a ghost may sound past its fundamental's end.
+        max_harmonic: Highest harmonic considered.
+
+    Returns:
+        Boolean array parallel to ``notes``, True for ghosts.
+
+    Raises:
+        ValueError: If ``onset_strengths`` is not parallel to ``notes``.
+    """
+    n = len(notes)
+    if onset_strengths is not None and len(onset_strengths) != n:
+        raise ValueError(f"got {len(onset_strengths)} onset strengths for {n} notes")
+    start = np.array([ev.start_s for ev in notes], dtype=np.float64)
+    order = np.argsort(start, kind="stable")
+    start = start[order]
+    end = np.array([ev.end_s for ev in notes], dtype=np.float64)[order]
+    pitch = np.array([ev.pitch for ev in notes], dtype=np.int64)[order]
+    strength = np.array([ev.velocity for ev in notes], dtype=np.float64)[order]
+    if onset_strengths is not None:
+        strength *= np.asarray(onset_strengths, dtype=np.float64)[order]
+    intervals = harmonic_intervals(max_harmonic)
+
+    def is_ghost_of(g: np.ndarray, f: np.ndarray) -> np.ndarray:
+        return (
+            np.isin(pitch[g] - pitch[f], intervals)
+            & (strength[g] < strength_ratio * strength[f])
+            & (end[g] <= end[f] + end_slack_s)
+            & (start[g] < end[f])
+            & (start[f] < end[g])
+        )
+
+    # With notes sorted by onset, compare each with the k-th next one for every k that can still
+    # fall within the onset tolerance: vectorised, and no all-pairs matrix for long files.
+    ghost = np.zeros(n, dtype=bool)
+    within = np.searchsorted(start, start + onset_tolerance_s, side="right") - np.arange(n)
+    for k in range(1, int(within.max(initial=1))):
+        early, late = np.arange(n - k), np.arange(k, n)
+        near = start[late] - start[early] <= onset_tolerance_s
+        ghost[late] |= near & is_ghost_of(late, early)
+        ghost[early] |= near & is_ghost_of(early, late)
+    out = np.empty(n, dtype=bool)
+    out[order] = ghost
+    return out
+
+
 def _check_threshold(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -165,6 +262,7 @@ def posteriorgrams_to_notes(
     min_note_ms: float = DEFAULT_MIN_NOTE_MS,
     infer_onsets: bool = True,
     recover_unonseted: bool = True,
+    suppress_harmonics: bool = True,
 ) -> list[NoteEvent]:
     """Create note events from unwrapped posteriorgrams.
 
@@ -176,6 +274,8 @@ def posteriorgrams_to_notes(
         min_note_ms: Notes must be longer than this (in ms, rounded to frames).
         infer_onsets: Also start notes at sharp rises of the frame posteriorgram.
         recover_unonseted: After the onset pass, turn remaining active energy into notes too.
+        suppress_harmonics: Drop notes that echo an upper partial of a stronger simultaneous
+            note (see ``find_harmonic_ghosts``).
 
     Returns:
         Notes sorted by start time, then pitch.
@@ -239,5 +339,9 @@ def posteriorgrams_to_notes(
         )
         for i, (start, end, bin_) in enumerate(spans)
     ]
+    if suppress_harmonics:
+        strengths = [_onset_strength(onset[:, bin_], start) for start, _, bin_ in spans]
+        ghosts = find_harmonic_ghosts(events, strengths)
+        events = [ev for ev, ghost in zip(events, ghosts.tolist(), strict=True) if not ghost]
     events.sort(key=lambda ev: (ev.start_s, ev.pitch, ev.end_s))
     return events

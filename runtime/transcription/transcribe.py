@@ -71,6 +71,7 @@ def transcribe(
     min_note_ms: float = DEFAULT_MIN_NOTE_MS,
     batch_size: int = 8,
     progress: Callable[[float], None] | None = None,
+    suppress_harmonics: bool = True,
 ) -> list[NoteEvent]:
     """Transcribe mono audio to note events.
 
@@ -85,6 +86,9 @@ def transcribe(
         batch_size: Windows per ``run_model`` call (2 s of audio each).
         progress: Called with the fraction of windows done (0 < f <= 1) after every batch.
             Exceptions it raises propagate unchanged, which is how callers cancel.
+        suppress_harmonics: Drop the weak notes the model adds at harmonic intervals (octave,
+            twelfth, ...) above a stronger note starting with them; see
+            ``notes.find_harmonic_ghosts``.
 
     Returns:
         Notes sorted by start time, then pitch.
@@ -117,4 +121,5 @@ def transcribe(
         onset_threshold=onset_threshold,
         frame_threshold=frame_threshold,
         min_note_ms=min_note_ms,
+        suppress_harmonics=suppress_harmonics,
     )
