@@ -53,7 +53,9 @@ enum Parameters {
     kParamCount
 };
 
-/** Plugin states (strings). Triggers are never saved: getState() returns "" for them. */
+/** Plugin states (strings): settings and the clip, which hosts save; one-shot commands, which
+    are never saved (getState() returns "" for them); the read-only status. PromptdawPlugin.cpp
+    gives each its role. */
 enum States {
     kStatePrompt = 0,    ///< the text prompt
     kStateMode,          ///< "sample", "loop" or "midi"
@@ -67,10 +69,10 @@ enum States {
     kStateLibrary,       ///< export folder; "" = ~/.local/share/promptdaw/library
     kStateHostTempo,     ///< "1": send the host's tempo and meter with requests; "0": the prompt decides
     kStateClip,          ///< the generated clip itself (JSON with base64 audio/MIDI)
-    kStateGenerate,      ///< trigger: any non-empty value sends a request with the settings above
-    kStateCancel,        ///< trigger: cancel the running request
-    kStateExport,        ///< trigger: write the clip as WAV/MID into the library folder
-    kStateConnect,       ///< trigger: check the daemon now (and start it if so configured)
+    kStateGenerate,      ///< command: any non-empty value sends a request with the settings above
+    kStateCancel,        ///< command: cancel the running request
+    kStateExport,        ///< command: write the clip as WAV/MID into the library folder
+    kStateConnect,       ///< command: check the daemon now (and start it if so configured)
     kStateStatus,        ///< read-only: JSON status of connection, request, clip, export
     kStateCount
 };

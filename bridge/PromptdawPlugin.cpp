@@ -50,35 +50,47 @@ const char* jobName(int j)
     }
 }
 
+/** What a state key is; setState() routes each key by it. */
+enum StateRole {
+    kSetting,  ///< a field of promptdaw::Settings: stored here, saved by the host through getState()
+    kClip,     ///< the generated clip: saved by the host too, decoded and played when restored
+    kCommand,  ///< one-shot (its description says "Trigger"): acts, is never stored, saves as ""
+    kReadOnly, ///< made by getState(); a value set is ignored
+};
+
 struct StateInfo {
     const char* key;
     const char* label;
     const char* defaultValue;
     uint32_t hints;
     const char* description;
+    StateRole role;
 };
 
-// Indexed by the States enum.
+// Indexed by the States enum. Saved sessions store values under these keys: renaming one
+// loses that setting in every project saved before.
 const StateInfo kStates[kStateCount] = {
-    {"prompt", "Prompt", "", kStateIsHostWritable, "What to generate, in words"},
-    {"mode", "Mode", "loop", kStateIsHostWritable, "sample, loop or midi"},
-    {"bars", "Bars", "4", kStateIsHostWritable, "Length of loops and MIDI clips in bars (1..32)"},
-    {"seed", "Seed", "", kStateIsHostWritable, "Empty for a new random seed per request, else an integer"},
-    {"note", "Root note", "C3", kStateIsHostWritable, "Sample mode: the note the sample is generated at"},
-    {"key", "Key", "", kStateIsHostWritable, "Optional key, e.g. A minor"},
-    {"endpoint", "Daemon endpoint", "", kStateIsHostWritable, "Empty for $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467"},
+    {"prompt", "Prompt", "", kStateIsHostWritable, "What to generate, in words", kSetting},
+    {"mode", "Mode", "loop", kStateIsHostWritable, "sample, loop or midi", kSetting},
+    {"bars", "Bars", "4", kStateIsHostWritable, "Length of loops and MIDI clips in bars (1..32)", kSetting},
+    {"seed", "Seed", "", kStateIsHostWritable, "Empty for a new random seed per request, else an integer", kSetting},
+    {"note", "Root note", "C3", kStateIsHostWritable, "Sample mode: the note the sample is generated at", kSetting},
+    {"key", "Key", "", kStateIsHostWritable, "Optional key, e.g. A minor", kSetting},
+    {"endpoint", "Daemon endpoint", "", kStateIsHostWritable, "Empty for $PROMPTDAW_ENDPOINT or tcp://127.0.0.1:7467",
+     kSetting},
     {"daemon_command", "Daemon command", "", kStateIsHostWritable,
-     "Command that starts a daemon ({endpoint} is replaced); empty for: promptdaw serve --endpoint {endpoint}"},
-    {"autostart", "Start daemon", "1", kStateIsHostWritable, "1: start the daemon when none answers"},
-    {"library", "Library folder", "", kStateIsHostWritable, "Export folder; empty for ~/.local/share/promptdaw/library"},
+     "Command that starts a daemon ({endpoint} is replaced); empty for: promptdaw serve --endpoint {endpoint}", kSetting},
+    {"autostart", "Start daemon", "1", kStateIsHostWritable, "1: start the daemon when none answers", kSetting},
+    {"library", "Library folder", "", kStateIsHostWritable, "Export folder; empty for ~/.local/share/promptdaw/library",
+     kSetting},
     {"host_tempo", "Follow host tempo", "1", kStateIsHostWritable,
-     "1: requests carry the host's tempo and meter (loops fit the project); 0: the prompt decides"},
-    {"clip", "Clip", "", kStateIsOnlyForDSP, "The generated clip (JSON with base64 audio and MIDI)"},
-    {"generate", "Generate", "", 0, "Trigger: any non-empty value sends a request"},
-    {"cancel", "Cancel", "", 0, "Trigger: cancel the running request"},
-    {"export", "Export", "", 0, "Trigger: write the clip into the library folder"},
-    {"connect", "Connect", "", 0, "Trigger: check the daemon now, starting it if configured"},
-    {"status", "Status", "", kStateIsOnlyForDSP, "Read-only JSON status"},
+     "1: requests carry the host's tempo and meter (loops fit the project); 0: the prompt decides", kSetting},
+    {"clip", "Clip", "", kStateIsOnlyForDSP, "The generated clip (JSON with base64 audio and MIDI)", kClip},
+    {"generate", "Generate", "", 0, "Trigger: any non-empty value sends a request", kCommand},
+    {"cancel", "Cancel", "", 0, "Trigger: cancel the running request", kCommand},
+    {"export", "Export", "", 0, "Trigger: write the clip into the library folder", kCommand},
+    {"connect", "Connect", "", 0, "Trigger: check the daemon now, starting it if configured", kCommand},
+    {"status", "Status", "", kStateIsOnlyForDSP, "Read-only JSON status", kReadOnly},
 };
 
 int stateIndex(const char* key)
@@ -235,7 +247,7 @@ String PromptdawPlugin::getState(const char* key) const
         return String(fLatestClipState.c_str());
     }
     case kStateStatus: return String(statusJson().c_str());
-    default: return String(); // triggers are never saved
+    default: return String(); // commands are never saved
     }
 }
 
@@ -245,100 +257,97 @@ void PromptdawPlugin::setState(const char* key, const char* value)
     try
     {
         const int index = stateIndex(key);
-        const std::string v = value != nullptr ? value : "";
-        promptdaw::Settings snapshot;
-        bool reconfigure = false;
-        {
-            std::lock_guard<std::mutex> lock(fSettingsMutex);
-            promptdaw::Settings& s = fSettings;
-            switch (index)
-            {
-            case kStatePrompt: s.prompt = v; break;
-            case kStateMode: {
-                ClipKind kind;
-                if (promptdaw::clipKindFromName(v, kind))
-                    s.mode = kind;
-                break;
-            }
-            case kStateBars: {
-                const int bars = std::atoi(v.c_str());
-                if (bars >= 1 && bars <= 32)
-                    s.bars = bars;
-                break;
-            }
-            case kStateSeed: s.seed = v; break;
-            case kStateNote: s.note = v; break;
-            case kStateKey: s.key = v; break;
-            case kStateEndpoint: s.endpoint = v; reconfigure = true; break;
-            case kStateDaemonCommand: s.daemonCommand = v; reconfigure = true; break;
-            case kStateAutostart: s.autostart = v != "0" && v != "false"; reconfigure = true; break;
-            case kStateLibrary: s.library = v; reconfigure = true; break;
-            case kStateHostTempo: s.hostTempo = v != "0" && v != "false"; break;
-            default: break;
-            }
-            snapshot = s;
-        }
-        if (!fWorker)
+        if (index < 0)
             return;
-        switch (index)
+        const std::string v = value != nullptr ? value : "";
+        switch (kStates[index].role)
         {
-        case kStateClip: {
-            {
-                std::lock_guard<std::mutex> lock(fClipMutex);
-                if (v == fLatestClipState)
-                    return; // the host handing back what it just saved
-            }
-            auto clip = std::make_shared<ClipData>();
-            std::string problem;
-            if (!promptdaw::clipFromState(v, *clip, problem))
-            {
-                std::shared_ptr<const ClipData> kept;
-                {
-                    std::lock_guard<std::mutex> lock(fClipMutex);
-                    kept = fLatestClip;
-                }
-                fWorker->clipChanged(kept, "the saved clip could not be read: " + problem);
-                return;
-            }
-            std::shared_ptr<const ClipData> published;
-            if (clip->kind != ClipKind::None)
-                published = clip;
-            publishClip(published, published ? v : std::string()); // the text is already the state
-            fWorker->clipChanged(published, std::string());
-            break;
-        }
-        case kStateGenerate:
-            if (!v.empty())
-                fWorker->generate(snapshot);
-            break;
-        case kStateCancel:
-            if (!v.empty())
-                fWorker->cancel();
-            break;
-        case kStateExport:
-            if (!v.empty())
-            {
-                std::shared_ptr<const ClipData> clip;
-                {
-                    std::lock_guard<std::mutex> lock(fClipMutex);
-                    clip = fLatestClip;
-                }
-                fWorker->exportClip(clip, snapshot);
-            }
-            break;
-        case kStateConnect:
-            if (!v.empty())
-                fWorker->connect(snapshot);
-            break;
-        default:
-            if (reconfigure)
-                fWorker->configure(snapshot);
-            break;
+        case kSetting: applySetting(index, v); break;
+        case kClip: restoreClip(v); break;
+        case kCommand: runCommand(index, v); break;
+        case kReadOnly: break;
         }
     }
     catch (const std::exception& e)
     {
         d_stderr2("promptdaw: setState(%s) failed: %s", key, e.what());
+    }
+}
+
+void PromptdawPlugin::applySetting(int index, const std::string& v)
+{
+    promptdaw::Settings snapshot;
+    bool reconfigure = false;
+    {
+        std::lock_guard<std::mutex> lock(fSettingsMutex);
+        promptdaw::Settings& s = fSettings;
+        switch (index)
+        {
+        case kStatePrompt: s.prompt = v; break;
+        case kStateMode: {
+            ClipKind kind;
+            if (promptdaw::clipKindFromName(v, kind)) // else the current mode stays
+                s.mode = kind;
+            break;
+        }
+        case kStateBars: {
+            const int bars = std::atoi(v.c_str());
+            if (bars >= 1 && bars <= 32) // else the current length stays
+                s.bars = bars;
+            break;
+        }
+        case kStateSeed: s.seed = v; break;
+        case kStateNote: s.note = v; break;
+        case kStateKey: s.key = v; break;
+        case kStateEndpoint: s.endpoint = v; reconfigure = true; break;
+        case kStateDaemonCommand: s.daemonCommand = v; reconfigure = true; break;
+        case kStateAutostart: s.autostart = v != "0" && v != "false"; reconfigure = true; break;
+        case kStateLibrary: s.library = v; reconfigure = true; break;
+        case kStateHostTempo: s.hostTempo = v != "0" && v != "false"; break;
+        }
+        if (reconfigure)
+            snapshot = s;
+    }
+    // The worker keeps its own copy of what its connection is made from; the other settings
+    // travel with each command.
+    if (reconfigure && fWorker)
+        fWorker->configure(snapshot);
+}
+
+void PromptdawPlugin::restoreClip(const std::string& text)
+{
+    if (!fWorker)
+        return; // a metadata-only instance plays nothing
+    {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        if (text == fLatestClipState)
+            return; // the host handing back what it just saved
+    }
+    auto clip = std::make_shared<ClipData>();
+    std::string problem;
+    if (!promptdaw::clipFromState(text, *clip, problem))
+    {
+        fWorker->clipChanged(latestClip(), "the saved clip could not be read: " + problem);
+        return;
+    }
+    std::shared_ptr<const ClipData> published;
+    if (clip->kind != ClipKind::None)
+        published = clip;
+    publishClip(published, published ? text : std::string()); // the text is already the state
+    fWorker->clipChanged(published, std::string());
+}
+
+void PromptdawPlugin::runCommand(int index, const std::string& v)
+{
+    // Commands save as "", so a restored session hands back "": only a value is a press.
+    if (v.empty() || !fWorker)
+        return;
+    switch (index)
+    {
+    case kStateGenerate: fWorker->generate(settings()); break;
+    case kStateCancel: fWorker->cancel(); break;
+    case kStateExport: fWorker->exportClip(latestClip(), settings()); break;
+    case kStateConnect: fWorker->connect(settings()); break;
     }
 }
 
@@ -351,6 +360,12 @@ void PromptdawPlugin::publishClip(std::shared_ptr<const ClipData> clip, std::str
     fLatestClip = clip;
     fLatestClipState = std::move(text);
     fExchange.publish(new ClipHandle{std::move(clip)});
+}
+
+std::shared_ptr<const ClipData> PromptdawPlugin::latestClip() const
+{
+    std::lock_guard<std::mutex> lock(fClipMutex);
+    return fLatestClip;
 }
 
 // ---------------------------------------------------------------------------------- for the UI
@@ -389,11 +404,7 @@ std::string PromptdawPlugin::statusJson() const
         {"version", s.version},
     };
     j["error"] = s.errorCode.empty() ? Json(nullptr) : Json{{"code", s.errorCode}, {"message", s.errorMessage}};
-    std::shared_ptr<const ClipData> clip;
-    {
-        std::lock_guard<std::mutex> lock(fClipMutex);
-        clip = fLatestClip;
-    }
+    const std::shared_ptr<const ClipData> clip = latestClip();
     if (clip)
     {
         j["clip"] = {

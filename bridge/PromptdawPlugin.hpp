@@ -65,7 +65,7 @@ protected:
 
     /** Parameters: gain and audition in; connection, job, progress, clip kind, playhead out. */
     void initParameter(uint32_t index, Parameter& parameter) override;
-    /** States: settings, the clip, triggers and the read-only status (see DistrhoPluginInfo.h). */
+    /** States: settings, the clip, commands and the read-only status (see DistrhoPluginInfo.h). */
     void initState(uint32_t index, State& state) override;
 
     // ------------------------------------------------------------------------------ internal data
@@ -74,9 +74,9 @@ protected:
     float getParameterValue(uint32_t index) const override;
     /** Any thread, including the audio thread: atomics only. */
     void setParameterValue(uint32_t index, float value) override;
-    /** Non-real-time threads: settings, the clip (cached text), "" for triggers, status JSON. */
+    /** Non-real-time threads: settings, the clip (cached text), "" for commands, status JSON. */
     String getState(const char* key) const override;
-    /** Non-real-time threads: settings, a saved clip, or a trigger for the worker. */
+    /** Non-real-time threads: routes a setting, a saved clip or a command by its key's role. */
     void setState(const char* key, const char* value) override;
 
     // ------------------------------------------------------------------------------ processing
@@ -91,8 +91,18 @@ protected:
 
 private:
     bool writeMidi(uint32_t frame, const uint8_t* data, uint8_t size) noexcept override;
+    /** A setting (a States index): stored for getState(); a connection setting reconfigures
+        the worker. A value that cannot be read (mode, bars) keeps the current one. */
+    void applySetting(int index, const std::string& value);
+    /** The `clip` state: decodes a saved clip and plays it, or reports why it cannot. */
+    void restoreClip(const std::string& text);
+    /** A command (a States index) for the worker, made from the settings now in effect.
+        Nothing is stored: an empty value, what a restored session hands back, does nothing. */
+    void runCommand(int index, const std::string& value);
     /** Hands `clip` to the audio thread; `text` is its state text when already known. */
     void publishClip(std::shared_ptr<const promptdaw::ClipData> clip, std::string text);
+    /** The clip last published (a copy under fClipMutex). */
+    std::shared_ptr<const promptdaw::ClipData> latestClip() const;
 
     static constexpr uint32_t kMaxMidiIn = 512;
 

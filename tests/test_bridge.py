@@ -260,6 +260,31 @@ def test_unknown_request_types_are_reported(plugin, fake_daemon) -> None:
     assert st["error"]["message"].startswith("this daemon cannot generate-loop yet (unknown_type)")
 
 
+def test_commands_are_not_saved_and_a_restore_does_not_repeat_them(plugin, fake_daemon) -> None:
+    fake = fake_daemon(answers={"generate-loop": lambda req: ({}, [Audio(np.zeros((SR, 2), np.float32), SR)])})
+    st = generate(plugin, fake.endpoint, "loop", prompt="once only", bars="2", seed="8")
+    assert st["job"] == "done", st
+    states, _ = get_states(plugin)
+    assert all(states[command] == "" for command in ("generate", "cancel", "export", "connect"))
+    assert (states["prompt"], states["bars"], states["seed"]) == ("once only", "2", "8")
+    saved = plugin.raw_state
+
+    # the restore hands back every key, commands included (as ""), the status and the clip
+    reopened = load_vst3()
+    reopened.raw_state = saved
+    wait_status(reopened, lambda s: s["connection"] == "connected", timeout_s=15)
+    set_states(reopened, {"status": "{}", "no_such_key": "1"})  # read-only and unknown: ignored
+    st = status(reopened)
+    assert st["generations"] == 0 and st["job"] == "idle" and st["clip"]["kind"] == "loop"
+    assert [r["type"] for r in fake.requests] == ["generate-loop"]
+    # the restored settings make the next request
+    set_states(reopened, {"generate": "1"})
+    st = wait_generated(reopened, 0)
+    assert st["job"] == "done" and [r["type"] for r in fake.requests] == ["generate-loop"] * 2
+    assert fake.requests[-1]["params"]["prompt"] == "once only" and fake.requests[-1]["params"]["seed"] == 8
+    del reopened
+
+
 def test_cancel(plugin, fake_daemon) -> None:
     fake = fake_daemon(silent_types={"generate-loop"})
     set_states(plugin, {"endpoint": fake.endpoint, "autostart": "0"})
