@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 import mido
 
+from promptdaw.core.midi_files import read_midi
+from promptdaw.core.music.gm import DRUM_CHANNEL
 from promptdaw.core.music.spec import MusicSpec
-from promptdaw.core.music.theory import pitch_class_name
+from promptdaw.core.music.theory import FLAT_MAJOR_TONICS, pitch_class_name
 
-__all__ = ["DRUM_CHANNEL", "TICKS_PER_STEP", "Clip", "ClipNote", "ClipTrack", "clip_from_midi", "clip_to_midi"]
+__all__ = ["TICKS_PER_STEP", "Clip", "ClipNote", "ClipTrack", "clip_from_midi", "clip_to_midi"]
 
 TICKS_PER_BEAT = 480
 TICKS_PER_STEP = TICKS_PER_BEAT // 4  # one 16th note
-DRUM_CHANNEL = 9  # MIDI channel 10
-_FLAT_MAJOR_TONICS = {5, 10, 3, 8, 1, 6}  # F Bb Eb Ab Db Gb are written with flats
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,10 @@ def _key_signature(spec: MusicSpec) -> str | None:
     """mido key name ("F#m", "Bb"); modes other than major/minor are written as their major key."""
     if spec.key_mode == "minor":
         relative_major = (spec.key_tonic + 3) % 12
-        return pitch_class_name(spec.key_tonic, flats=relative_major in _FLAT_MAJOR_TONICS) + "m"
+        return pitch_class_name(spec.key_tonic, flats=relative_major in FLAT_MAJOR_TONICS) + "m"
     offsets = {"major": 0, "dorian": 10, "phrygian": 8, "lydian": 7, "mixolydian": 5, "locrian": 1}
     major = (spec.key_tonic + offsets[spec.key_mode]) % 12
-    return pitch_class_name(major, flats=major in _FLAT_MAJOR_TONICS)
+    return pitch_class_name(major, flats=major in FLAT_MAJOR_TONICS)
 
 
 def clip_to_midi(clip: Clip) -> bytes:
@@ -104,13 +104,16 @@ def _track_events(track: ClipTrack, channel: int, end_tick: int) -> mido.MidiTra
     return out
 
 
-def clip_from_midi(data: bytes, spec: MusicSpec) -> list[ClipTrack]:
+def clip_from_midi(data: bytes, spec: MusicSpec, what: str = "midi buffer") -> list[ClipTrack]:
     """Tracks of a Standard MIDI File on the 16th grid, roles guessed from channel and register.
 
     ``spec`` supplies nothing but the track names/roles of a clip this project wrote; other
     files get roles from channel 10 (drums), median pitch (bass) and polyphony (chords).
+
+    Raises:
+        InvalidMidi: ``data`` is not a readable Standard MIDI File (the message names ``what``).
     """
-    midi = mido.MidiFile(file=io.BytesIO(data))
+    midi = read_midi(data, what)
     ticks_per_step = midi.ticks_per_beat / 4
     tracks = []
     for raw in midi.tracks:

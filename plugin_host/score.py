@@ -8,14 +8,18 @@ MIDI File keeps its own (already performed) timing, read at tick precision by
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import mido
 
-from promptdaw.core.clip import DRUM_CHANNEL, Clip
+from promptdaw.core.clip import Clip
+from promptdaw.core.errors import InvalidInput, InvalidMidi
+from promptdaw.core.midi_files import read_midi
+from promptdaw.core.music.gm import DRUM_CHANNEL
+from promptdaw.core.music.lexicon import TRACK_NAME_ROLES
+from promptdaw.core.music.prompt import parse_key
 
 __all__ = ["Score", "ScoreNote", "ScorePart", "loop_length_samples", "swing_position"]
 
@@ -152,7 +156,7 @@ class Score:
         return cls(float(spec.bpm), spec.meter, spec.bars, tuple(parts), (spec.key_tonic, spec.key_mode))
 
     @classmethod
-    def from_midi(cls, data: bytes, *, bars: int | None = None) -> Score:
+    def from_midi(cls, data: bytes, *, bars: int | None = None, what: str = "midi buffer") -> Score:
         """A Standard MIDI File: one part per track (and channel) with notes.
 
         Tempo and meter come from the first ``set_tempo`` and ``time_signature`` (120 bpm and
@@ -162,12 +166,10 @@ class Score:
         from the register (bass below G3) or "part N".
 
         Raises:
-            ValueError: the data is not a readable Standard MIDI File, or holds no notes.
+            InvalidMidi: (a ValueError) the data is not a readable Standard MIDI File, or holds
+                no notes; the message names ``what``.
         """
-        try:
-            midi = mido.MidiFile(file=io.BytesIO(data))
-        except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-            raise ValueError(f"not a readable Standard MIDI File: {exc}") from None
+        midi = read_midi(data, what)
         ticks_per_beat = midi.ticks_per_beat
         tempo: int | None = None
         meter: tuple[int, int] | None = None
@@ -208,7 +210,7 @@ class Score:
                     label = f"{label} ch{channel + 1}"
                 raw_parts.append((label, channel, programs.get(channel, 0), notes))
         if not raw_parts:
-            raise ValueError("the MIDI file holds no notes")
+            raise InvalidMidi(f"{what}: the MIDI file holds no notes")
         meter = meter or (4, 4)
         bar_ticks = ticks_per_beat * meter[0] * 4 / meter[1]
         last = max(end for *_, notes in raw_parts for _, end, _, _ in notes)
@@ -232,22 +234,12 @@ class Score:
         return cls(bpm, meter, int(bars), tuple(parts), key)
 
 
-_ROLE_WORDS = {
-    "drums": ("drum", "kit", "beat", "perc"),
-    "bass": ("bass", "808", "sub"),
-    "chords": ("chord", "keys", "piano", "rhodes", "organ", "comp"),
-    "pad": ("pad", "string", "choir"),
-    "arp": ("arp",),
-    "melody": ("melody", "lead", "vocal", "hook", "topline"),
-}
-
-
 def _role_of(label: str, channel: int, notes: Sequence[tuple[int, int, int, int]], used: set[str], index: int) -> str:
     if channel == DRUM_CHANNEL:
         role = "drums"
     else:
         words = label.casefold()
-        role = next((r for r, keys in _ROLE_WORDS.items() if r != "drums" and any(k in words for k in keys)), "")
+        role = next((r for r, keys in TRACK_NAME_ROLES.items() if any(k in words for k in keys)), "")
         if not role:
             pitches = sorted(n[2] for n in notes)
             role = "bass" if pitches[len(pitches) // 2] < 55 else ""
@@ -258,11 +250,8 @@ def _role_of(label: str, channel: int, notes: Sequence[tuple[int, int, int, int]
 
 
 def _key_of(name: str) -> tuple[int, str] | None:
-    from promptdaw.core.music.theory import parse_pitch_class
-
+    """(tonic, mode) of a key signature as mido names it ("F#m", "Bb"); None for a name that is no key."""
     try:
-        if name.endswith("m"):
-            return parse_pitch_class(name[:-1]), "minor"
-        return parse_pitch_class(name), "major"
-    except ValueError:
+        return parse_key(name)
+    except InvalidInput:
         return None

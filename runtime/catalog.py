@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from promptdaw.core.errors import ModelNotFound, ModelUnavailable
+from promptdaw.core.errors import InvalidInput, ModelNotFound, ModelUnavailable
 from promptdaw.runtime.embedding import Embedder
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.registry import ModelRegistry
@@ -46,7 +46,20 @@ _critic_problems: set[str] = set()
 
 
 def model_for(registry: ModelRegistry, kind: str, name: str | None = None) -> OnnxModel:
-    """The loaded model ``name``, or the installed default for ``kind``."""
+    """The loaded model ``name``, or the installed default for ``kind``.
+
+    Raises:
+        ModelNotFound: no model ``name`` (or none of ``kind``) is installed.
+        InvalidInput: ``name`` is a model of another kind (a separation request naming the
+            text-to-MIDI model would otherwise feed it tensors it has no inputs for).
+        ModelUnavailable: its files are missing or corrupt.
+    """
+    if name:
+        other = registry.manifest(name).kind
+        if other != kind:
+            fitting = [n for n in registry.names() if registry.manifest(n).kind == kind]
+            raise InvalidInput(f"model {name!r} is a {other} model; this request needs a {kind} model "
+                               f"({', '.join(fitting) or 'none is installed'})")  # fmt: skip
     return registry.get(name or registry.default_for(kind))
 
 

@@ -10,14 +10,12 @@ metadata, its MIDI and one WAV per part.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
-
-import mido
 
 from promptdaw.cli import main as promptdaw
 from promptdaw.client import Client, resolve_endpoint
 from promptdaw.core.audio_files import write_audio
+from promptdaw.core.midi_files import read_midi
 from promptdaw.launcher import is_running
 from promptdaw.note_metrics import note_f1
 from promptdaw.runtime.catalog import TEXT_TO_MIDI, TEXT_TO_SAMPLE
@@ -48,7 +46,7 @@ def reference_notes() -> list[tuple[float, float, int]]:
 def midi_notes(midi_bytes: bytes) -> list[tuple[float, float, int]]:
     """(start_s, end_s, pitch) of every note in a Standard MIDI File."""
     t, starts, notes = 0.0, {}, []
-    for message in mido.MidiFile(file=io.BytesIO(midi_bytes)):
+    for message in read_midi(midi_bytes, "the daemon's midi"):
         t += message.time
         if message.type == "note_on" and message.velocity > 0:
             starts[message.note] = t

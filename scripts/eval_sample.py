@@ -323,7 +323,7 @@ def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str,
     Returns per category (and ``all``): sounds, share judged right as rendered by FluidR3, and as
     generated. The texts are training texts, so this separates timbre from reading the prompt.
     """
-    from promptdaw.core.music.theory import pitch_class_name
+    from promptdaw.core.music.theory import note_name
     from promptdaw.runtime.synthesis.constants import CATEGORIES, DRUM_CATEGORIES
     from training.text2sample.dataset import TrainingSet
 
@@ -335,7 +335,7 @@ def training_sound_check(ctx: Context, data_path: Path, count: int) -> dict[str,
         prompt = data.texts[first_text[int(i)]]
         if category not in DRUM_CATEGORIES:
             note = int(data.meta[i]["pitch"])
-            prompt += f" {pitch_class_name(note % 12)}{note // 12 - 1}"
+            prompt += f" {note_name(note)}"
         _, audio, rate = ctx.generate(prompt, 1)
         judged.append(_judge_beside_original(ctx.judge, data, int(i), audio.mean(axis=1), rate))
     return _tally(judged)

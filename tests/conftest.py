@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,21 @@ class DaemonProcess:
             except (DaemonUnavailable, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_until_idle(client: Client, timeout_s: float = 120.0) -> dict[str, Any]:
+    """The daemon's status once no job runs or waits, or the last one seen after ``timeout_s``.
+
+    Both lists come from one ``status`` reply: two replies could straddle a job's start (queued
+    in the first, running in the second) and show an idle daemon that is not. The bound is
+    generous on purpose: a wait on a condition, not a measure of speed, whatever the machine's load.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = client.status()
+        if (not status["running"] and not status["queued"]) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
 
 
 def start_daemon(models_dir: Path, log_dir: Path, *args: str, endpoint: str | None = None) -> DaemonProcess:

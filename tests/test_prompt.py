@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promptdaw.core.music.lexicon import GENRES, INSTRUMENTS, gm_family
-from promptdaw.core.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt
+from promptdaw.core.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt, read_number
 from promptdaw.core.music.spec import PART_ROLES, MusicSpec
 from promptdaw.core.music.theory import parse_pitch_class
 from promptdaw.inference_server.errors import InvalidInput
@@ -72,6 +72,36 @@ def test_relative_tempo_words_scale_the_genre_tempo() -> None:
     assert parse_prompt("slow house chords").bpm < house - 10
     assert parse_prompt("fast house chords").bpm > house + 10
     assert parse_prompt("uptempo house chords").bpm > house + 10
+
+
+@pytest.mark.parametrize(
+    ("prompt", "bpm"),
+    [
+        ("one hundred and ten bpm house", 110),
+        ("a hundred and twenty beats per minute, techno", 120),
+        ("ninety-five bpm trap", 95),
+        ("lofi at seventy two bpm", 72),
+        ("one hundred to one hundred and twenty bpm", 110),
+    ],
+)
+def test_tempos_in_words_are_obeyed(prompt: str, bpm: float) -> None:
+    spec = parse_prompt(prompt)
+    assert spec.bpm == bpm
+    assert "bpm" in spec.explicit
+
+
+def test_number_words_are_a_tempo_only_before_a_tempo_unit() -> None:
+    spec = parse_prompt("mid tempo one drop reggae")  # read as 1 bpm, "one" would be an error
+    assert abs(spec.bpm - GENRES["reggae"].bpm) <= 2
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("12", 12), ("seven", 7), ("seventeen", 17), ("sixty", 60), ("twenty four", 24), ("ninety-five", 95),
+     ("one hundred and ten", 110), ("a hundred", 100), ("nine hundred and ninety nine", 999), ("a few", 3)],
+)  # fmt: skip
+def test_read_number(text: str, value: int) -> None:
+    assert read_number(text) == value
 
 
 def test_numbers_that_are_not_tempos_are_not_read_as_tempos() -> None:
@@ -142,6 +172,11 @@ def test_parse_key_rejects_non_keys_naming_the_field(text: str) -> None:
         parse_key(text)
 
 
+@pytest.mark.parametrize(("name", "key"), [("Am", (9, "minor")), ("F#", (6, "major")), ("Bbm", (10, "minor"))])
+def test_parse_key_reads_midi_key_signatures(name: str, key: tuple[int, str]) -> None:
+    assert parse_key(name) == key  # as mido names a file's key signature
+
+
 # --------------------------------------------------------------------------- meter and bars
 
 
@@ -183,6 +218,11 @@ def test_meter_defaults_to_four_four_and_is_not_explicit() -> None:
         ("12 bar blues in C", 12),
         ("a twelve-bar blues, 24 bars", 24),
         ("a single bar of hats", 1),
+        ("twenty five bars of techno", 25),
+        ("twenty-four bars, house", 24),
+        ("twentyfour bars of house", 24),
+        ("one hundred bars of ambient", 100),
+        ("a couple of bars of funk", 2),
     ],
 )
 def test_bars(prompt: str, bars: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
-from conftest import REPO, DaemonProcess, start_daemon
+from conftest import REPO, DaemonProcess, start_daemon, wait_until_idle
 from pedalboard.io import AudioFile
 from test_stems_model import rendered_example
 
@@ -102,10 +102,7 @@ def test_progress_per_segment_and_cancel_between_segments(stems_daemon: DaemonPr
     total = int(next(s for s in seen if s.startswith("separating segment")).rsplit("/", 1)[1])
     assert total >= 7 and not any(s.startswith(f"separating segment {total}/") for s in seen)
     # The worker stops at its next segment boundary, well before the input's end.
-    deadline = time.monotonic() + 60
-    while (client.status()["running"] or client.status()["queued"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    status = client.status()
+    status = wait_until_idle(client)
     assert not status["running"] and not status["queued"], status
     assert client.ping() < 1.0
 

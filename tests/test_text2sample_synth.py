@@ -199,6 +199,9 @@ def test_vary_strength_controls_distance() -> None:
         ("1970s funk bass C2", "1970s funk bass", 36, None),
         ("'90s house organ, 2 s", "'90s house organ", None, 2.0),
         ("4s riser", "riser", None, 4.0),
+        # numbers in words use the prompt reader's grammar: "twenty-four" is 24, not "four"
+        ("a twenty-four second drone", "a drone", None, 24.0),
+        ("a hundred ms blip", "blip", None, 0.1),
     ],
 )
 def test_sample_prompt_reading(prompt: str, text: str, note: int | None, duration: float | None) -> None:

@@ -21,15 +21,18 @@ __all__ = [
     "GENRES",
     "GM_FAMILIES",
     "INSTRUMENTS",
+    "LOOP_DRUM_WORDS",
     "METER_WORDS",
     "MOODS",
     "NUMBER_WORDS",
+    "QUANTITY_WORDS",
     "ROLE_DEFAULTS",
     "ROLE_WORDS",
     "STOPWORDS",
     "SWING_WORDS",
     "TEMPO_FACTORS",
     "TEMPO_MARKINGS",
+    "TRACK_NAME_ROLES",
     "WEAK_PART_WORDS",
     "Genre",
     "Instrument",
@@ -621,6 +624,25 @@ WEAK_PART_WORDS: Mapping[str, str] = MappingProxyType({
     "production": "whole", "composition": "whole",
 })  # fmt: skip
 
+#: Words by which a loop prompt names its drums itself ("drum loop", "beat loop", "hats loop"):
+#: without one, "trap loop" means the genre's loop, not drums alone (the generate-loop task).
+#: Matched as written, whole words in any case, so plurals are listed; "break" counts here,
+#: though as a part word only "breaks" does.
+LOOP_DRUM_WORDS: tuple[str, ...] = (
+    "drum", "drums", "drum kit", "kit", "beat", "beats", "groove", "grooves", "percussion", "perc", "break",
+    "breaks", "breakbeat", "breakbeats", "hat", "hats", "hi hat", "hi hats", "kick", "kicks", "snare", "snares",
+)  # fmt: skip
+
+#: Pieces of a MIDI track's name that give its role ("808 Bass" plays bass, "Rhodes" chords),
+#: tried in this order; drums are known by channel 10, never by name.
+TRACK_NAME_ROLES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "bass": ("bass", "808", "sub"),
+    "chords": ("chord", "keys", "piano", "rhodes", "organ", "comp"),
+    "pad": ("pad", "string", "choir"),
+    "arp": ("arp",),
+    "melody": ("melody", "lead", "vocal", "hook", "topline"),
+})  # fmt: skip
+
 
 # --------------------------------------------------------------------------- tempo, meter, feel
 
@@ -667,12 +689,18 @@ FEEL_WORDS: Mapping[str, str] = MappingProxyType({
     "double time": "double-time", "doubletime": "double-time", "double time feel": "double-time",
 })  # fmt: skip
 
+#: Written-out numbers: units, teens and tens. The prompt reader composes the rest from them
+#: ("twenty four", "one hundred and ten"), so compounds need no entries.
 NUMBER_WORDS: Mapping[str, int] = MappingProxyType({
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "twenty four": 24, "thirty": 30, "thirty two": 32, "forty": 40,
-    "forty eight": 48, "sixty four": 64, "a single": 1, "single": 1, "a couple of": 2, "a few": 3,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
 })  # fmt: skip
+
+#: Words for a small count, read where a number may stand ("a few bars", "a couple of seconds")
+#: but never as a tempo.
+QUANTITY_WORDS: Mapping[str, int] = MappingProxyType({"a single": 1, "single": 1, "a couple of": 2, "a few": 3})
 
 #: Words carrying no musical meaning: never sent to the embedder as fuzzy genre or mood words.
 STOPWORDS: frozenset[str] = frozenset((

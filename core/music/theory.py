@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "FLAT_MAJOR_TONICS",
     "MODES",
+    "NOTE_NAME",
     "Chord",
     "chord_symbol",
     "estimate_key",
     "key_profile",
+    "note_name",
     "parse_chord",
     "parse_note",
     "parse_pitch_class",
@@ -51,6 +54,10 @@ def parse_pitch_class(name: str) -> int:
     return (_LETTERS[match[1].upper()] + _ACCIDENTALS[match[2]]) % 12
 
 
+#: A note name as a regex (no groups): letter, accidental, octave -1..9 ("C3", "F#1", "Bb3", "E♭-1").
+NOTE_NAME = r"[A-Ga-g][#♯b♭]?-?\d"
+
+
 def parse_note(name: str) -> int:
     """MIDI number of a note name: "C4" -> 60 (middle C), "F#1" -> 30, "Bb3" -> 58."""
     match = re.fullmatch(r"([A-Ga-g][#♯b♭]?)(-?\d)", name.strip())
@@ -59,6 +66,11 @@ def parse_note(name: str) -> int:
     # Letter and octave, not pitch class: Cb4 is B3 and B#3 is C4.
     letter = _LETTERS[match[1][0].upper()] + _ACCIDENTALS[match[1][1:]]
     return 12 * (int(match[2]) + 1) + letter
+
+
+def note_name(note: int, *, flats: bool = False) -> str:
+    """Name with octave of a MIDI number, inverse of :func:`parse_note`: 60 -> "C4", 58 -> "A#3" (flats: "Bb3")."""
+    return f"{pitch_class_name(note % 12, flats=flats)}{note // 12 - 1}"
 
 
 def pitch_class_name(pc: int, *, flats: bool = False) -> str:
@@ -161,8 +173,8 @@ def chord_symbol(root: int, quality: str, *, flats: bool = False) -> str:
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7}
 _ROMAN_RE = re.compile(r"([b#♭♯]?)(vii|iii|iv|vi|ii|v|i)(°|o|ø|\+|dim|aug)?(maj7|7|9|6|sus4|sus2)?", re.IGNORECASE)
-#: Keys spelled with flats: F major and the flat keys, and their relative minors.
-_FLAT_TONICS_MAJOR = {5, 10, 3, 8, 1, 6}
+#: Major keys spelled with flats (F Bb Eb Ab Db Gb), and so their relative minors.
+FLAT_MAJOR_TONICS = frozenset({5, 10, 3, 8, 1, 6})
 
 
 def roman_to_symbol(numeral: str, tonic: int, mode: str) -> str:
@@ -193,7 +205,7 @@ def roman_to_symbol(numeral: str, tonic: int, mode: str) -> str:
     else:
         quality = {"maj7": "mmaj7", "7": "m7", "9": "m9", "6": "m6"}.get(extension or "", "m")
     relative_major = tonic if mode != "minor" else (tonic + 3) % 12
-    flats = accidental in ("b", "♭") or (accidental == "" and relative_major in _FLAT_TONICS_MAJOR)
+    flats = accidental in ("b", "♭") or (accidental == "" and relative_major in FLAT_MAJOR_TONICS)
     return chord_symbol(root, quality, flats=flats)
 
 
@@ -202,7 +214,7 @@ def twelve_bar_blues(tonic: int, mode: str = "major") -> list[str]:
     seventh = "m7" if mode == "minor" else "7"
     i, iv, v = (roman_to_symbol(n, tonic, "major") for n in ("I", "IV", "V"))
     root = {name: parse_chord(name).root for name in (i, iv, v)}
-    flats = tonic in _FLAT_TONICS_MAJOR
+    flats = tonic in FLAT_MAJOR_TONICS
     one, four, five = (chord_symbol(root[n], q, flats=flats) for n, q in ((i, seventh), (iv, seventh), (v, "7")))
     return [one, one, one, one, four, four, one, one, five, four, one, five]
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import replace
 
 from promptdaw.core.clip import clip_to_midi
+from promptdaw.core.music.lexicon import LOOP_DRUM_WORDS
 from promptdaw.core.music.spec import MusicSpec
 from promptdaw.inference_server.errors import InferenceFailed
 from promptdaw.inference_server.jobs import JobContext, TaskResult
@@ -39,9 +40,9 @@ from promptdaw.runtime.catalog import midi_generator
 
 __all__ = ["generate_loop"]
 
+#: Any of the lexicon's loop drum words as a whole word ("hi hat" also as "hihat", "hi-hat").
 _DRUM_WORDS = re.compile(
-    r"\b(drums?|drum\s*kit|kit|beats?|grooves?|percussion|perc|breaks?|breakbeats?|hats?|hi-?hats?|kicks?|snares?)\b",
-    re.IGNORECASE,
+    r"\b(?:" + "|".join(r"[\s\-]*".join(map(re.escape, w.split())) for w in LOOP_DRUM_WORDS) + r")\b", re.IGNORECASE
 )
 _LOOP_WORD = re.compile(r"\bloops?\b", re.IGNORECASE)
 

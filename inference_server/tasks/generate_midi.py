@@ -7,17 +7,18 @@ replies with the resolved spec and one Standard MIDI File.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import replace
 
 import mido
 
 from promptdaw.core.clip import Clip, clip_from_midi, clip_to_midi
+from promptdaw.core.limits import BPM_RANGE, MAX_BARS, MAX_METER_NUMERATOR, METER_DENOMINATORS
+from promptdaw.core.midi_files import read_midi
 from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.core.music.spec import PART_ROLES, MusicSpec, PartSpec
 from promptdaw.core.music.theory import estimate_key, pitch_class_name
-from promptdaw.inference_server.errors import InvalidInput
+from promptdaw.inference_server.errors import InvalidInput, InvalidMidi
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import number_param, seed_param, string_param
 from promptdaw.inference_server.protocol import Midi, Request
@@ -25,7 +26,6 @@ from promptdaw.runtime.catalog import embedder, midi_generator
 from promptdaw.runtime.text2midi.generator import MidiGenerator
 
 __all__ = ["continue_midi", "generate_midi", "regenerate_midi", "resolve_spec", "vary_midi"]
-
 
 
 def _overrides(request: Request) -> dict:
@@ -77,10 +77,7 @@ def _input_clip(request: Request, spec: MusicSpec) -> Clip:
     midi = [p for p in request.payloads if isinstance(p, Midi)]
     if len(midi) != 1:
         raise InvalidInput(f"{request.type} needs exactly one midi buffer, got {len(midi)}")
-    try:
-        tracks = clip_from_midi(midi[0].data, spec)
-    except (OSError, ValueError, EOFError) as exc:
-        raise InvalidInput(f"the midi buffer is not a readable Standard MIDI File: {exc}") from None
+    tracks = clip_from_midi(midi[0].data, spec)  # InvalidMidi names the midi buffer
     if not tracks:
         raise InvalidInput("the midi buffer holds no notes")
     by_role = {t.role: t for t in tracks}  # one track per role: the generator plays one part each
@@ -90,8 +87,12 @@ def _input_clip(request: Request, spec: MusicSpec) -> Clip:
 
 
 def _midi_facts(data: bytes) -> dict:
-    """Tempo, meter, key and length of a MIDI file, for continuing it."""
-    midi = mido.MidiFile(file=io.BytesIO(data))
+    """Tempo, meter, key and length of a MIDI file, for continuing it.
+
+    Raises:
+        InvalidMidi: the data is not a readable Standard MIDI File.
+    """
+    midi = read_midi(data)
     facts: dict = {}
     weights = [0.0] * 12
     end_tick = 0
@@ -104,8 +105,7 @@ def _midi_facts(data: bytes) -> dict:
             elif message.type == "time_signature" and "meter" not in facts:
                 facts["meter"] = f"{message.numerator}/{message.denominator}"
             elif message.type == "key_signature" and "key" not in facts:
-                name = message.key
-                facts["key"] = f"{name[:-1]} minor" if name.endswith("m") else f"{name} major"
+                facts["key"] = message.key  # mido's names ("F#m", "Bb") are key names parse_key reads
             elif message.type == "note_on" and message.velocity and message.channel != 9:
                 weights[message.note % 12] += 1
         end_tick = max(end_tick, tick)
@@ -137,11 +137,36 @@ def vary_midi(ctx: JobContext) -> TaskResult:
     return _reply(generator.vary(clip, keep, _seed(request), _progress(ctx, "varying")), generator)
 
 
+def _file_defaults(request: Request, data: bytes) -> dict:
+    """The input file's facts the params do not override, checked against the limits.
+
+    A file's own tempo, meter or length outside what promptdaw writes is an error naming the
+    midi buffer (and the param that would override it), not the prompt reader's "bpm: ... is
+    invalid" about a param the user never gave.
+    """
+    facts = _midi_facts(data)
+    if isinstance(request.params.get("spec"), dict):
+        return {}  # the spec says it all; the file was still checked
+    facts = {name: value for name, value in facts.items() if request.params.get(name) is None}
+    lo, hi = BPM_RANGE
+    if "bpm" in facts and not lo <= facts["bpm"] <= hi:
+        raise InvalidMidi(f"midi buffer: its tempo, {facts['bpm']:g} bpm, is outside {lo:g}..{hi:g}; give params.bpm")
+    if "meter" in facts:
+        numerator, denominator = (int(x) for x in facts["meter"].split("/"))
+        if not 1 <= numerator <= MAX_METER_NUMERATOR or denominator not in METER_DENOMINATORS:
+            raise InvalidMidi(f"midi buffer: its time signature {facts['meter']} is not one promptdaw writes "
+                              f"(numerator 1..{MAX_METER_NUMERATOR}, denominator one of "
+                              f"{', '.join(map(str, METER_DENOMINATORS))}); give params.meter")  # fmt: skip
+    if facts.get("bars", 0) > MAX_BARS:
+        raise InvalidMidi(f"midi buffer: it is {facts['bars']} bars long; the limit is {MAX_BARS}; give params.bars")
+    return facts
+
+
 def continue_midi(ctx: JobContext) -> TaskResult:
     request = ctx.request
     generator = midi_generator(ctx.registry, string_param(request, "model"))
     midi = [p for p in request.payloads if isinstance(p, Midi)]
-    facts = _midi_facts(midi[0].data) if len(midi) == 1 else {}
+    facts = _file_defaults(request, midi[0].data) if len(midi) == 1 else {}
     bars = int(number_param(request, "add_bars", 4, lo=1, hi=256, integer=True))
     spec = resolve_spec(ctx, request, defaults=facts)
     clip = _input_clip(request, spec)

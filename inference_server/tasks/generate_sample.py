@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from promptdaw.core.music.theory import note_name
 from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import number_param, sample_rate_param, seed_param, string_param
@@ -33,7 +34,7 @@ from promptdaw.runtime.synthesis.generator import (
     render_one_shot,
 )
 from promptdaw.runtime.synthesis.patch import Patch
-from promptdaw.runtime.synthesis.prompt import MIN_DURATION_S, note_name, parse_note_param, read_sample_prompt
+from promptdaw.runtime.synthesis.prompt import MIN_DURATION_S, parse_note_param, read_sample_prompt
 
 __all__ = ["SampleOptions", "generate_sample", "generate_sample_core"]
 
@@ -131,7 +132,7 @@ def generate_sample_core(model: SampleModel | None, options: SampleOptions) -> T
         "family": CATEGORY_FAMILY.get(category),
         "pitched": bool(category) and category not in DRUM_CATEGORIES,
         "note": note,
-        "note_name": note_name(note),
+        "note_name": note_name(note, flats=True),
         "velocity": options.velocity,
         "seed": options.seed,
         "duration_s": round(shot.audio.shape[0] / shot.sample_rate, 4),

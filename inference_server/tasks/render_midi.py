@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from promptdaw.core.limits import BPM_RANGE, MAX_METER_NUMERATOR, METER_DENOMINATORS
 from promptdaw.core.music.theory import estimate_key
-from promptdaw.inference_server.errors import InferenceFailed, InvalidInput
+from promptdaw.inference_server.errors import InferenceFailed, InvalidInput, InvalidMidi
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import (
     number_param,
@@ -80,14 +81,18 @@ def score_for_request(request: Request) -> Score:
     bars = request.params.get("bars")
     if bars is not None:
         bars = int(number_param(request, "bars", 1, lo=1, hi=256, integer=True))
-    try:
-        score = Score.from_midi(midi[0].data, bars=bars)
-    except ValueError as exc:
-        raise InvalidInput(f"the midi buffer: {exc}") from None
+    score = Score.from_midi(midi[0].data, bars=bars)  # InvalidMidi names the midi buffer
     if len(score.parts) > MAX_PARTS:
-        raise InvalidInput(f"the midi file has {len(score.parts)} parts; the limit is {MAX_PARTS}")
+        raise InvalidMidi(f"midi buffer: the file has {len(score.parts)} parts; the limit is {MAX_PARTS}")
+    lo, hi = BPM_RANGE
     if request.params.get("bpm") is not None:
-        score = score.with_tempo(float(number_param(request, "bpm", 120, lo=20, hi=400)))
+        score = score.with_tempo(float(number_param(request, "bpm", 120, lo=lo, hi=hi)))
+    elif not lo <= score.bpm <= hi:  # a file's own tempo: 1 microsecond per beat renders 0 samples
+        raise InvalidMidi(f"midi buffer: its tempo, {score.bpm:g} bpm, is outside {lo:g}..{hi:g}; give params.bpm")
+    numerator, denominator = score.meter
+    if not 1 <= numerator <= MAX_METER_NUMERATOR or denominator not in METER_DENOMINATORS:
+        valid = f"numerator 1..{MAX_METER_NUMERATOR}, denominator one of {', '.join(map(str, METER_DENOMINATORS))}"
+        raise InvalidMidi(f"midi buffer: its time signature {numerator}/{denominator} cannot be rendered ({valid})")
     key = string_param(request, "key")
     if key is not None:
         source = _source_key(score)

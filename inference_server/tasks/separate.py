@@ -22,7 +22,6 @@ from promptdaw.runtime.separation import SOURCES, Geometry, iter_blocks, iter_se
 __all__ = ["SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
 
 
-
 def separate_audio(
     model: OnnxModel,
     samples: np.ndarray,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from promptdaw.core.audio import to_model_input
+from promptdaw.core.errors import InvalidAudio
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import number_param, single_audio, string_param
 from promptdaw.inference_server.protocol import Midi, Request
@@ -22,7 +23,6 @@ from promptdaw.runtime.transcription import (
 from promptdaw.runtime.transcription import transcribe as audio_to_notes
 
 __all__ = ["TranscribeOptions", "transcribe", "transcribe_to_midi"]
-
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,16 @@ def transcribe_to_midi(
 ) -> TaskResult:
     """The whole transcription, socket-free: used by the task and by in-process benchmarks."""
     progress(0.02, "resampling")
-    mono = to_model_input(samples, sample_rate, model.manifest.sample_rate)
+    mono = to_model_input(samples, sample_rate, model.manifest.sample_rate,
+                          progress=lambda fraction: progress(0.02 + 0.03 * fraction, "resampling"))  # fmt: skip
+    if mono.size == 0:  # a few frames at a high rate: less than one sample at the model's
+        raise InvalidAudio(f"audio is too short: {samples.shape[0]} frames at {sample_rate} Hz are less than one "
+                           f"sample at the model's {model.manifest.sample_rate} Hz")  # fmt: skip
 
     def run_model(batch: np.ndarray) -> dict[str, np.ndarray]:
         return model.run({"audio": batch}, ["note", "onset"])
 
+    progress(0.05, "transcribing")  # then after every batch of windows
     notes = audio_to_notes(
         mono,
         run_model,

@@ -40,7 +40,16 @@ from promptdaw.runtime.separation.constants import (
 )
 from promptdaw.runtime.separation.stft import istft_masked, stft_frames
 
-__all__ = ["Geometry", "RunModel", "count_segments", "iter_blocks", "iter_separate", "separate_array", "to_stereo"]
+__all__ = [
+    "Geometry",
+    "RunModel",
+    "StreamSeparator",
+    "count_segments",
+    "iter_blocks",
+    "iter_separate",
+    "separate_array",
+    "to_stereo",
+]
 
 #: ``magnitude [1, 2, bins, frames] -> masks [1, sources, 2, bins, frames]``
 RunModel = Callable[[np.ndarray], np.ndarray]
@@ -120,42 +129,6 @@ def _weights(geometry: Geometry) -> np.ndarray:
     return np.minimum(1.0, np.minimum(i, n - i) / ramp).astype(np.float32)
 
 
-def _separate_segment(
-    segment: np.ndarray, run_model: RunModel, geometry: Geometry, weights: np.ndarray, acc: np.ndarray
-) -> None:
-    """Add the stems of one ``[2, chunk_samples]`` segment, times ``weights``, to ``acc``.
-
-    ``acc`` is ``[sources, 2, chunk_samples]``: channel-major like the segment, so each channel's
-    work (forward STFT, then masked inverse STFTs and accumulation) runs on its own thread over
-    contiguous rows. Only the first three stems go through the inverse STFT; the last ("other")
-    is the segment minus their sum, which is what the masks summing to one make it anyway, for
-    25 % less work and an exact sum.
-    """
-    n_fft, hop, n = geometry.n_fft, geometry.hop, segment.shape[1]
-    magnitude = np.empty((1, CHANNELS, n_fft // 2 + 1, 1 + n // hop), np.float32)  # the model's layout
-
-    def analyse(c: int) -> np.ndarray:
-        spec = stft_frames(segment[c], n_fft, hop)  # [frames, bins]
-        magnitude[0, c] = np.abs(spec).T
-        return spec
-
-    spec = list(_channel_pool().map(analyse, range(CHANNELS)))
-    masks = run_model(magnitude)  # [1, S, 2, bins, frames]
-    if masks.shape[:3] != (1, len(SOURCES), CHANNELS) or masks.shape[3:] != magnitude.shape[2:]:
-        raise ValueError(f"model returned masks of shape {masks.shape}, expected "
-                         f"[1, {len(SOURCES)}, {CHANNELS}, {magnitude.shape[2]}, {magnitude.shape[3]}]")  # fmt: skip
-
-    def synthesise(c: int) -> None:
-        stems = istft_masked(spec[c], masks[0, :-1, c], n_fft, hop, n)  # [S-1, n]
-        other = segment[c] - stems.sum(axis=0)
-        stems *= weights
-        other *= weights
-        acc[:-1, c] += stems
-        acc[-1, c] += other
-
-    list(_channel_pool().map(synthesise, range(CHANNELS)))
-
-
 @lru_cache(maxsize=1)
 def _channel_pool() -> ThreadPoolExecutor:
     """One thread per channel: numpy and scipy release the GIL, so the channels run side by side."""
@@ -176,6 +149,165 @@ class _Resampler:
         if self._stream is None:
             return block
         return self._stream.resample_chunk(np.ascontiguousarray(block, np.float32), last=last)
+
+
+class StreamSeparator:
+    """One streaming separation: input blocks go in through :meth:`feed` and :meth:`finish`, stem blocks come out.
+
+    Each segment goes through four steps, one method each: :meth:`_read_segment` (cut and pad),
+    :meth:`_run_model` (STFTs and masks), :meth:`_overlap_add` (masked inverse STFTs, weighted,
+    into the accumulator) and :meth:`_emit` (normalise what no later segment touches, resample it
+    back, yield it). ``progress`` runs after every segment's overlap-add: an exception it raises
+    (cancellation) stops the work between segments.
+
+    State, at the model rate unless named otherwise: ``pending`` is the input from ``position``
+    (where the next segment starts) on; ``acc`` and ``wsum`` are the weighted stems and the summed
+    weights from ``position`` on, channel-major (``acc`` is ``[sources, 2, chunk_samples]``), so each
+    channel's work runs on its own thread over contiguous rows; ``received`` counts the input
+    samples so far, ``done`` the segments, ``emitted`` the output frames (at the input rate).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        total_frames: int,
+        run_model: RunModel,
+        *,
+        geometry: Geometry | None = None,
+        progress: Progress = lambda done, total: None,
+    ) -> None:
+        self.geometry = geometry = geometry or Geometry()
+        self.total_frames = total_frames
+        self.run_model = run_model
+        self.progress = progress
+        self.n_model = round(total_frames * geometry.sample_rate / sample_rate)  # samples the resampler will give
+        self.total_segments = count_segments(self.n_model, geometry)
+        self.seg_n, self.stride = geometry.chunk_samples, geometry.stride_samples
+        self.weights = _weights(geometry)
+        self.to_model = _Resampler(sample_rate, geometry.sample_rate, CHANNELS)
+        self.from_model = _Resampler(geometry.sample_rate, sample_rate, len(SOURCES) * CHANNELS)
+        self.pending = np.zeros((0, CHANNELS), np.float32)
+        self.acc = np.zeros((len(SOURCES), CHANNELS, self.seg_n), np.float32)
+        self.wsum = np.zeros(self.seg_n, np.float32)
+        self.position = 0
+        self.received = 0
+        self.done = 0
+        self.emitted = 0
+
+    def feed(self, block: np.ndarray) -> Iterator[np.ndarray]:
+        """Take the next ``[frames, channels]`` input block; yield the stem blocks it completes.
+
+        A generator, like :meth:`finish`: the block is taken only once the result is iterated.
+        """
+        self._receive(self.to_model(to_stereo(block)))
+        # A segment that is full and not the last one can run now; the last waits for the end.
+        while self.pending.shape[0] > self.seg_n and self.position + self.seg_n < self.n_model:
+            yield from self._segment(final=False)
+
+    def finish(self) -> Iterator[np.ndarray]:
+        """After the last block: flush the resampler, run the remaining segments, yield the rest."""
+        self._receive(self.to_model(np.zeros((0, CHANNELS), np.float32), last=True))
+        if self.received == 0:
+            return
+        while self.position + self.seg_n < self.received:
+            yield from self._segment(final=False)
+        yield from self._segment(final=True)
+
+    def _receive(self, resampled: np.ndarray) -> None:
+        """Append model-rate input to ``pending``."""
+        self.received += resampled.shape[0]
+        if resampled.size:
+            self.pending = np.concatenate([self.pending, resampled]) if self.pending.size else resampled
+
+    def _segment(self, final: bool) -> Iterator[np.ndarray]:
+        """Process the segment at ``position``; emit what no later segment touches, then move on a stride."""
+        segment = self._read_segment()
+        self._overlap_add(segment, *self._run_model(segment))
+        self.done += 1
+        self.progress(self.done, self.total_segments)
+        if final:
+            yield from self._emit(min(self.received - self.position, self.seg_n), last=True)
+            return
+        yield from self._emit(self.stride)  # a new array: the shift below does not touch it
+        self._advance()
+
+    def _read_segment(self) -> np.ndarray:
+        """The ``[2, chunk_samples]`` segment at ``position``, channel-major, zero-padded past the input."""
+        head = self.pending[: self.seg_n]
+        segment = np.empty((CHANNELS, self.seg_n), np.float32)  # channel-major: each channel's rows contiguous
+        segment[:, : head.shape[0]] = head.T
+        segment[:, head.shape[0] :] = 0.0
+        return segment
+
+    def _run_model(self, segment: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each channel's STFT (a thread each), then the model's masks ``[1, sources, 2, bins, frames]``."""
+        n_fft, hop, n = self.geometry.n_fft, self.geometry.hop, segment.shape[1]
+        magnitude = np.empty((1, CHANNELS, n_fft // 2 + 1, 1 + n // hop), np.float32)  # the model's layout
+
+        def analyse(c: int) -> np.ndarray:
+            spec = stft_frames(segment[c], n_fft, hop)  # [frames, bins]
+            magnitude[0, c] = np.abs(spec).T
+            return spec
+
+        spec = list(_channel_pool().map(analyse, range(CHANNELS)))
+        masks = self.run_model(magnitude)
+        if masks.shape[:3] != (1, len(SOURCES), CHANNELS) or masks.shape[3:] != magnitude.shape[2:]:
+            expected = [1, len(SOURCES), CHANNELS, *magnitude.shape[2:]]
+            raise ValueError(f"model returned masks of shape {masks.shape}, expected {expected}")
+        return spec, masks
+
+    def _overlap_add(self, segment: np.ndarray, spec: list[np.ndarray], masks: np.ndarray) -> None:
+        """Add the segment's stems, times the weights, to ``acc``, and the weights to ``wsum``.
+
+        Only the first three stems go through the inverse STFT; the last ("other") is the segment
+        minus their sum, which is what the masks summing to one make it anyway, for 25 % less work
+        and an exact sum.
+        """
+        n_fft, hop, n = self.geometry.n_fft, self.geometry.hop, segment.shape[1]
+        weights, acc = self.weights, self.acc
+
+        def synthesise(c: int) -> None:
+            stems = istft_masked(spec[c], masks[0, :-1, c], n_fft, hop, n)  # [S-1, n]
+            other = segment[c] - stems.sum(axis=0)
+            stems *= weights
+            other *= weights
+            acc[:-1, c] += stems
+            acc[-1, c] += other
+
+        list(_channel_pool().map(synthesise, range(CHANNELS)))
+        self.wsum += weights
+
+    def _emit(self, count: int, last: bool = False) -> Iterator[np.ndarray]:
+        """Yield the first ``count`` accumulated samples, normalised, at the input rate."""
+        acc, wsum, sources = self.acc, self.wsum, len(SOURCES)
+        # The division writes straight into the layout the next step wants (no extra copies):
+        # [sources, frames, 2] to yield, or [frames, sources * 2] for the resampler.
+        if self.from_model.passthrough:
+            out = np.empty((sources, count, CHANNELS), np.float32)
+            np.divide(acc[..., :count], wsum[:count], out=out.transpose(0, 2, 1))
+        else:
+            interleaved = np.empty((count, sources, CHANNELS), np.float32)
+            np.divide(acc[..., :count], wsum[:count], out=interleaved.transpose(1, 2, 0))
+            out = self.from_model(interleaved.reshape(count, -1), last=last)
+            out = out.reshape(-1, sources, CHANNELS).transpose(1, 0, 2)
+        remaining = self.total_frames - self.emitted
+        if out.shape[1] > remaining:
+            out = out[:, :remaining]
+        if last and out.shape[1] < remaining:
+            out = np.concatenate([out, np.zeros((sources, remaining - out.shape[1], CHANNELS), np.float32)], axis=1)
+        self.emitted += out.shape[1]
+        if out.shape[1]:
+            yield np.ascontiguousarray(out)
+
+    def _advance(self) -> None:
+        """Move ``position`` on by a stride: shift the accumulators and drop the input behind it."""
+        keep, stride = self.seg_n - self.stride, self.stride
+        self.acc[..., :keep] = self.acc[..., stride:]
+        self.acc[..., keep:] = 0.0
+        self.wsum[:keep] = self.wsum[stride:]
+        self.wsum[keep:] = 0.0
+        self.pending = self.pending[stride:]
+        self.position += stride
 
 
 def iter_separate(
@@ -200,82 +332,10 @@ def iter_separate(
     Yields:
         Consecutive stem blocks whose lengths add up to exactly ``total_frames``.
     """
-    geometry = geometry or Geometry()
-    model_rate = geometry.sample_rate
-    n_model = round(total_frames * model_rate / sample_rate)  # samples the resampler will give
-    total_segments = count_segments(n_model, geometry)
-    seg_n, stride = geometry.chunk_samples, geometry.stride_samples
-    weights = _weights(geometry)
-    to_model = _Resampler(sample_rate, model_rate, CHANNELS)
-    from_model = _Resampler(model_rate, sample_rate, len(SOURCES) * CHANNELS)
-
-    pending = np.zeros((0, CHANNELS), np.float32)  # model-rate input from `position` on
-    acc = np.zeros((len(SOURCES), CHANNELS, seg_n), np.float32)  # weighted stems from `position` on
-    wsum = np.zeros(seg_n, np.float32)
-    position = 0  # model-rate sample where the next segment starts
-    received = 0  # model-rate samples received so far
-    done = 0
-    emitted = 0  # output frames yielded so far
-
-    def emit(count: int, last: bool = False) -> Iterator[np.ndarray]:
-        """Yield the first `count` accumulated samples, normalised, at the input rate."""
-        nonlocal emitted
-        # The division writes straight into the layout the next step wants (no extra copies):
-        # [sources, frames, 2] to yield, or [frames, sources * 2] for the resampler.
-        if from_model.passthrough:
-            out = np.empty((len(SOURCES), count, CHANNELS), np.float32)
-            np.divide(acc[..., :count], wsum[:count], out=out.transpose(0, 2, 1))
-        else:
-            interleaved = np.empty((count, len(SOURCES), CHANNELS), np.float32)
-            np.divide(acc[..., :count], wsum[:count], out=interleaved.transpose(1, 2, 0))
-            out = from_model(interleaved.reshape(count, -1), last=last)
-            out = out.reshape(-1, len(SOURCES), CHANNELS).transpose(1, 0, 2)
-        if emitted + out.shape[1] > total_frames:
-            out = out[:, : total_frames - emitted]
-        if last and emitted + out.shape[1] < total_frames:
-            out = np.concatenate([out, np.zeros((len(SOURCES), total_frames - emitted - out.shape[1], CHANNELS),
-                                                np.float32)], axis=1)  # fmt: skip
-        emitted += out.shape[1]
-        if out.shape[1]:
-            yield np.ascontiguousarray(out)
-
-    def run_segment(final: bool) -> Iterator[np.ndarray]:
-        """Process the segment at `position`; emit what no later segment touches."""
-        nonlocal pending, position, done
-        head = pending[:seg_n]
-        segment = np.empty((CHANNELS, seg_n), np.float32)  # channel-major: each channel's rows contiguous
-        segment[:, : head.shape[0]] = head.T
-        segment[:, head.shape[0] :] = 0.0
-        _separate_segment(segment, run_model, geometry, weights, acc)
-        wsum[:] += weights
-        done += 1
-        progress(done, total_segments)
-        if final:
-            yield from emit(min(received - position, seg_n), last=True)
-            return
-        yield from emit(stride)  # a new array: the shift below does not touch it
-        acc[..., : seg_n - stride] = acc[..., stride:]
-        acc[..., seg_n - stride :] = 0.0
-        wsum[: seg_n - stride] = wsum[stride:]
-        wsum[seg_n - stride :] = 0.0
-        pending = pending[stride:]
-        position += stride
-
+    separator = StreamSeparator(sample_rate, total_frames, run_model, geometry=geometry, progress=progress)
     for block in blocks:
-        resampled = to_model(to_stereo(block))
-        received += resampled.shape[0]
-        pending = np.concatenate([pending, resampled]) if pending.size else resampled
-        # A segment that is full and not the last one can run now; the last waits for the end.
-        while pending.shape[0] > seg_n and position + seg_n < n_model:
-            yield from run_segment(final=False)
-    tail = to_model(np.zeros((0, CHANNELS), np.float32), last=True)
-    received += tail.shape[0]
-    pending = np.concatenate([pending, tail]) if tail.size else pending
-    if received == 0:
-        return
-    while position + seg_n < received:
-        yield from run_segment(final=False)
-    yield from run_segment(final=True)
+        yield from separator.feed(block)
+    yield from separator.finish()
 
 
 def separate_array(

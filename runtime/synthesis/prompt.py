@@ -2,8 +2,8 @@
 
 Everything else in the prompt (the kind of sound and its character) is read by the
 text2sample network from the MiniLM embedding of what is left once the note and length are
-taken out. Note names use the one music-theory module (``music.theory.parse_note``); number
-words come from the shared lexicon.
+taken out. Note names use the one music-theory module (``music.theory.parse_note``); numbers
+in words ("twenty-four seconds") use the prompt reader's grammar (``music.prompt.numbers``).
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ from dataclasses import dataclass
 
 from promptdaw.core.errors import InvalidInput
 from promptdaw.core.limits import MAX_PROMPT_CHARS
-from promptdaw.core.music.lexicon import NUMBER_WORDS
-from promptdaw.core.music.theory import parse_note, pitch_class_name
+from promptdaw.core.music.prompt import COUNT_WORDS, read_number
+from promptdaw.core.music.theory import NOTE_NAME, parse_note
 from promptdaw.runtime.synthesis.constants import MAX_DURATION_S
 
-__all__ = ["MIN_DURATION_S", "SamplePrompt", "note_name", "parse_note_param", "read_sample_prompt"]
+__all__ = ["MIN_DURATION_S", "SamplePrompt", "parse_note_param", "read_sample_prompt"]
 
 MIN_DURATION_S = 0.02
 
-_NOTE = re.compile(r"(?<![\w#♯♭])(?:(?:on|in|at|note|pitch|key of|tuned to)\s+)?(?P<note>[A-G][#♯b♭]?-?\d)(?![\w#♯♭])",
+_NOTE = re.compile(rf"(?<![\w#♯♭])(?:(?:on|in|at|note|pitch|key of|tuned to)\s+)?(?P<note>{NOTE_NAME})(?![\w#♯♭])",
                    re.IGNORECASE)  # fmt: skip
 _MIDI = re.compile(r"(?<![\w])(?:midi(?:\s+note)?|note)\s*(?:#|number\s*)?(?P<n>\d{1,3})(?![\w.])", re.IGNORECASE)
-_WORD_NUMBERS = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
 _DURATION = re.compile(
-    rf"(?<![\w.'\u2019])(?P<value>\d+(?:\.\d+)?|{_WORD_NUMBERS}|half an?|a)[\s-]*"
+    rf"(?<![\w.'\u2019])(?P<value>\d+(?:\.\d+)?|{COUNT_WORDS}|half an?|a)[\s-]*"
     r"(?P<unit>milliseconds?|ms|seconds?|secs?|s)(?![\w])(?:\s+(?:long|in length))?",
     re.IGNORECASE,
 )
@@ -38,11 +37,6 @@ class SamplePrompt:
     text: str  # the prompt without the note and length: what the network reads
     note: int | None
     duration_s: float | None
-
-
-def note_name(note: int) -> str:
-    """MIDI number -> name with octave, C4 = 60 ("Bb3" style flats for black keys)."""
-    return f"{pitch_class_name(note % 12, flats=True)}{note // 12 - 1}"
 
 
 def parse_note_param(value: object) -> int:
@@ -87,8 +81,8 @@ def _duration_value(value: str, unit: str) -> float:
         number = 0.5
     elif value == "a":
         number = 1.0
-    elif value in NUMBER_WORDS:
-        number = float(NUMBER_WORDS[value])
+    elif value[:1].isalpha():
+        number = float(read_number(value))
     else:
         number = float(value)
     return number / 1000.0 if unit.lower().startswith("m") else number
@@ -121,7 +115,7 @@ def read_sample_prompt(prompt: object) -> SamplePrompt:
         text = text[: match.start()] + " " + text[match.end() :]
     if match := _NOTE.search(text):
         try:
-            note = parse_note(match["note"][0].upper() + match["note"][1:])
+            note = parse_note(match["note"])
         except ValueError:
             note = None
         if note is not None:

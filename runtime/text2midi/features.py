@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from promptdaw.core.music.spec import PART_ROLES
+
 __all__ = [
     "MAX_STEPS_PER_BAR",
     "MODE_NAMES",
     "N_PITCHES",
-    "ROLES",
     "ROLE_BASE",
     "Context",
     "fold_into_window",
@@ -32,7 +33,6 @@ __all__ = [
 
 N_PITCHES = 49
 MAX_STEPS_PER_BAR = 32  # 16/8 or 8/4 at the 16th-note grid
-ROLES = ("drums", "bass", "chords", "melody", "arp", "pad")
 #: Lowest pitch of each role's window, in the tonic-on-C frame.
 ROLE_BASE = {"drums": 35, "bass": 24, "chords": 45, "pad": 45, "melody": 55, "arp": 55}
 MODE_NAMES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
@@ -44,7 +44,7 @@ N_SCALARS = 3  # density, tempo, bar length
 
 
 def static_size(n_genres: int) -> int:
-    return MAX_STEPS_PER_BAR + N_METRIC + N_PHRASE + len(ROLES) + len(MODE_NAMES) + N_CHORD + n_genres + N_SCALARS
+    return MAX_STEPS_PER_BAR + N_METRIC + N_PHRASE + len(PART_ROLES) + len(MODE_NAMES) + N_CHORD + n_genres + N_SCALARS
 
 
 def tonic_shift(tonic: int) -> int:
@@ -120,8 +120,8 @@ def static_features(ctx: Context) -> np.ndarray:
     out[:, col + PHRASE_BARS] = bar == 0
     out[:, col + PHRASE_BARS + 1] = bar == ctx.bars - 1
     col += N_PHRASE
-    out[:, col + ROLES.index(ctx.role)] = 1
-    col += len(ROLES)
+    out[:, col + PART_ROLES.index(ctx.role)] = 1  # one-hot in PART_ROLES order: reordering it means retraining
+    col += len(PART_ROLES)
     out[:, col + MODE_NAMES.index(ctx.mode)] = 1
     col += len(MODE_NAMES)
     for step, chord in enumerate(ctx.chords[:total]):

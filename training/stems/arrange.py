@@ -266,9 +266,9 @@ def clips_from_midi(path: Path, rng: np.random.Generator, *, n_clips: int, durat
     Channel 10 (index 9) is drums; program changes pick each other channel's role. Excerpts that
     would be empty are skipped.
     """
-    import mido
+    from promptdaw.core.midi_files import read_midi
 
-    midi = mido.MidiFile(str(path))
+    midi = read_midi(Path(path).read_bytes(), str(path))  # InvalidMidi naming the file
     now, programs, sounding = 0.0, dict.fromkeys(range(16), 0), {}
     notes: dict[tuple[int, int], list[Note]] = {}
     for message in midi:  # iterating a MidiFile yields times in seconds

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from promptdaw.core.music.spec import PART_ROLES
 from promptdaw.core.paths import cache_dir
 from promptdaw.runtime.text2midi.features import (
     N_PITCHES,
-    ROLES,
     Context,
     fold_into_window,
     static_features,
@@ -163,7 +163,8 @@ def learn_stats(pieces: Sequence[Piece], extra_genres: Sequence[str] = ()) -> Tr
             harmony[mode_group(piece.key_mode)][previous][label] += 1
             previous = label
     density = {
-        role: (float(np.mean(f)), float(np.std(f) + 1e-3)) if (f := fractions[role]) else (0.25, 0.1) for role in ROLES
+        role: (float(np.mean(f)), float(np.std(f) + 1e-3)) if (f := fractions[role]) else (0.25, 0.1)
+        for role in PART_ROLES
     }
     table = {group: {prev: dict(counts) for prev, counts in rows.items()} for group, rows in harmony.items()}
     return TrainingStats(genres, density, table)
@@ -196,7 +197,7 @@ def build_sequences(pieces: Sequence[Piece], stats: TrainingStats) -> Sequences:
     statics, onsets, soundings, lengths, spbs = [], [], [], [], []
     for piece in pieces:
         for track in piece.tracks:
-            if not track.notes or track.role not in ROLES:
+            if not track.notes or track.role not in PART_ROLES:
                 continue
             onset, sounding = track_rolls(track, piece)
             statics.append(static_features(piece_context(piece, track, stats)))
