@@ -172,3 +172,9 @@ def test_training_script_smoke_run(tmp_path: Path) -> None:
 
     model = ModelRegistry(tmp_path, providers=["CPUExecutionProvider"]).get("text2midi")
     assert set(model.manifest.outputs) == {"onset", "sustain", "state"}
+
+
+def test_the_mode_one_hot_order_the_weights_were_trained_on() -> None:
+    from promptdaw.runtime.text2midi.features import MODE_NAMES
+
+    assert MODE_NAMES == ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from promptdaw.core.music.spec import PART_ROLES
+from promptdaw.core.music.theory import MODES
 
 __all__ = [
     "MAX_STEPS_PER_BAR",
@@ -35,7 +36,8 @@ N_PITCHES = 49
 MAX_STEPS_PER_BAR = 32  # 16/8 or 8/4 at the 16th-note grid
 #: Lowest pitch of each role's window, in the tonic-on-C frame.
 ROLE_BASE = {"drums": 35, "bass": 24, "chords": 45, "pad": 45, "melody": 55, "arp": 55}
-MODE_NAMES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
+#: The mode one-hot order is the theory table's; trained weights depend on it (a test pins it).
+MODE_NAMES = tuple(MODES)
 PHRASE_BARS = 4
 N_METRIC = 5  # bar start, beat, eighth, off-beat sixteenth, compound meter
 N_PHRASE = PHRASE_BARS + 2  # bar within phrase, first bar, last bar
