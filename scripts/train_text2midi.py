@@ -30,10 +30,11 @@ from training.text2midi.corpus import Piece, load_corpus
 from training.text2midi.dataset import Sequences, build_sequences, learn_stats, training_corpus
 from training.text2midi.export import export_model
 from training.text2midi.model import RollGRU
+from training.text2midi.validation import sampled_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2midi"
-VERSION = "1.0"
+VERSION = "2.0"
 
 
 def split(pieces: list[Piece], val_fraction: float) -> tuple[list[Piece], list[Piece]]:
@@ -171,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix(loss=f"{loss.item():.2f}")
         if step % args.checkpoint_every == 0 or step == last_step:
             val_loss = evaluate(net, val, 0, 4 if args.smoke else 20, args.batch, args.bars)
-            history.append({"step": step, "train_loss": float(loss), "val_loss": val_loss})
+            sampled = sampled_metrics(net, stats.to_json(), seeds=(1,) if args.smoke else (1, 2))
+            history.append({"step": step, "train_loss": float(loss), "val_loss": val_loss, "sampled": sampled})
+            bar.write(f"step {step}: val loss {val_loss:.3f}, idiom checks passed {sampled['all']:.0%}")
             state = {"net": net.state_dict(), "optimizer": optimizer.state_dict(),
                      "schedule": schedule.state_dict(), "step": step, "rng": rng,
                      "torch_rng": torch.get_rng_state(), "history": history,
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     val_loss = evaluate(net, val, 0, 4 if args.smoke else 40, args.batch, args.bars)
     metrics = {
         "val_bce_per_step": round(val_loss, 4),
+        "sampled_idiom_checks": sampled_metrics(net, stats.to_json(), seeds=(1,) if args.smoke else (1, 2, 3)),
         "train_steps": step,
         "schedule_steps": args.steps,
         "train_minutes": round((elapsed_before + time.time() - started) / 60, 1),

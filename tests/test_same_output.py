@@ -1,8 +1,10 @@
-"""The layered redesign moved code, not music: the same prompts and seeds give the same output.
+"""The same prompts and seeds give the same output: a refactor moves code, not music.
 
-The fixtures in ``tests/fixtures/same_output/`` were recorded by this module (``PROMPTDAW_RECORD=1``)
-on the code before the move. MIDI must be the same bytes; audio the same within float rounding,
-compared by per-block RMS so that a CPU with other SIMD paths does not fail the test.
+The fixtures in ``tests/fixtures/same_output/`` are recorded by this module (``PROMPTDAW_RECORD=1``).
+They were first recorded before the layered redesign, which left every one unchanged (commit
+"Layered layout ..." and the ones after it), then again when text2midi 2.0 and its idiomatic
+sampler changed the music on purpose. MIDI must be the same bytes; audio the same within float
+rounding, compared by per-block RMS so that a CPU with other SIMD paths does not fail the test.
 """
 
 from __future__ import annotations

@@ -15,24 +15,32 @@ from types import MappingProxyType
 from promptdaw.core.music.spec import PART_ROLES
 
 __all__ = [
+    "BASS_FOLLOWS_KICK",
     "DENSITY_WORDS",
     "DRUM_WORDS",
     "FEEL_WORDS",
+    "FOUR_ON_THE_FLOOR",
     "GENRES",
     "GM_FAMILIES",
+    "IDIOMS",
+    "IDIOM_DEFAULTS",
+    "IDIOM_WORDS",
     "INSTRUMENTS",
     "LOOP_DRUM_WORDS",
     "METER_WORDS",
     "MOODS",
     "NUMBER_WORDS",
+    "OFFBEAT_OPEN_HAT",
     "QUANTITY_WORDS",
     "ROLE_DEFAULTS",
     "ROLE_WORDS",
     "STOPWORDS",
+    "SUSTAINED_PROGRAMS",
     "SWING_WORDS",
     "TEMPO_FACTORS",
     "TEMPO_MARKINGS",
     "TRACK_NAME_ROLES",
+    "WALKING_BASS",
     "WEAK_PART_WORDS",
     "Genre",
     "Instrument",
@@ -338,7 +346,7 @@ _GENRE_LIST = (
         parts=("drums", "bass", "chords"),
         programs=_programs(bass=(32, "Acoustic Bass"), chords=(24, "Nylon Guitar"), melody=(73, "Flute")),
         description="latin music: bossa nova and salsa with nylon guitar, syncopated percussion and clave rhythms",
-        swing=0.1, density=0.6,
+        swing=0.1, density=0.6, broad=True,  # "latin trap", "latin reggaeton": the specific genre wins
     ),
     Genre(
         "metal", ("metal", "heavy metal", "death metal", "black metal", "thrash", "djent", "metalcore", "doom metal",
@@ -510,7 +518,7 @@ INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({
             "jazz bass", "stand up bass"),
     **_inst(38, "bass", "Synth Bass", "synth bass", "synthbass", "analog bass", "moog bass", "sine bass"),
     **_inst(38, "bass", "Sub Bass", "sub bass", "sub", "subbass"),
-    **_inst(38, "bass", "808 Bass", "808", "808 bass", "sliding 808", "tr 808"),
+    **_inst(38, "bass", "808 Bass", "808", "808s", "808 bass", "sliding 808", "tr 808"),
     **_inst(38, "bass", "Acid Bass", "acid bass", "303", "tb 303", "acid line"),
     **_inst(39, "bass", "Reese Bass", "reese", "reese bass", "neuro bass"),
     **_inst(39, "bass", "Wobble Bass", "wobble", "wobble bass", "growl bass"),
@@ -716,23 +724,58 @@ STOPWORDS: frozenset[str] = frozenset((
 ))  # fmt: skip
 
 
-#: Phrases naming a groove idiom the drums must keep -> idiom name (MusicSpec.idioms).
+#: GM programs that sustain a chord rather than strike it: string ensembles, choirs, pads.
+#: A chords part played on one holds its chord as a pad does.
+SUSTAINED_PROGRAMS = frozenset([*range(48, 56), *range(88, 96)])
+
+# Idioms: named patterns a part must keep (MusicSpec.idioms); the generator enforces them.
+FOUR_ON_THE_FLOOR = "four_on_the_floor"  # a kick on every beat
+OFFBEAT_OPEN_HAT = "offbeat_open_hat"  # an open hi-hat between the beats
+BASS_FOLLOWS_KICK = "bass_follows_kick"  # the bass (an 808) plays with the kick, rarely without it
+WALKING_BASS = "walking_bass"  # a bass note on every beat, moving by steps
+IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS)
+
+#: Phrases naming an idiom -> its name.
 IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
     {
-        "four on the floor": "four_on_the_floor",
-        "4 on the floor": "four_on_the_floor",
-        "four to the floor": "four_on_the_floor",
-        "four-on-the-floor": "four_on_the_floor",
-        "4x4 kick": "four_on_the_floor",
-        "kick on every beat": "four_on_the_floor",
+        "four on the floor": FOUR_ON_THE_FLOOR,
+        "4 on the floor": FOUR_ON_THE_FLOOR,
+        "four to the floor": FOUR_ON_THE_FLOOR,
+        "four-on-the-floor": FOUR_ON_THE_FLOOR,
+        "4x4 kick": FOUR_ON_THE_FLOOR,
+        "kick on every beat": FOUR_ON_THE_FLOOR,
+        "open hats on the offbeats": OFFBEAT_OPEN_HAT,
+        "open hats on the upbeats": OFFBEAT_OPEN_HAT,
+        "open hi-hats on the offbeats": OFFBEAT_OPEN_HAT,
+        "open hi-hats on the upbeats": OFFBEAT_OPEN_HAT,
+        "open hihats on the offbeats": OFFBEAT_OPEN_HAT,
+        "open hihats on the upbeats": OFFBEAT_OPEN_HAT,
+        "offbeat open hats": OFFBEAT_OPEN_HAT,
+        "offbeat open hi-hats": OFFBEAT_OPEN_HAT,
+        "off-beat open hats": OFFBEAT_OPEN_HAT,
+        "upbeat open hats": OFFBEAT_OPEN_HAT,
+        "locked to the kick": BASS_FOLLOWS_KICK,
+        "lock to the kick": BASS_FOLLOWS_KICK,
+        "locks to the kick": BASS_FOLLOWS_KICK,
+        "following the kick": BASS_FOLLOWS_KICK,
+        "follows the kick": BASS_FOLLOWS_KICK,
+        "follow the kick": BASS_FOLLOWS_KICK,
+        "walking bass": WALKING_BASS,
+        "walking bassline": WALKING_BASS,
+        "walking bass line": WALKING_BASS,
+        "walking line": WALKING_BASS,
+        "walks": WALKING_BASS,
     }
 )
-#: Genres whose drums are four on the floor unless the prompt says otherwise.
+#: Idioms a genre keeps unless the prompt says otherwise (a prompt's own idioms are added to these).
 IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "house": ("four_on_the_floor",),
-        "techno": ("four_on_the_floor",),
-        "trance": ("four_on_the_floor",),
-        "disco": ("four_on_the_floor",),
+        "house": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+        "techno": (FOUR_ON_THE_FLOOR,),
+        "trance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+        "disco": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+        "reggaeton": (FOUR_ON_THE_FLOOR,),  # the dembow's kick lands on every beat
+        "trap": (BASS_FOLLOWS_KICK,),
+        "hiphop": (BASS_FOLLOWS_KICK,),
     }
 )

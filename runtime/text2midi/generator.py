@@ -3,19 +3,32 @@
 The network proposes, step by step and for every part at once, which pitches start and
 which keep sounding. The sampler enforces what the prompt fixed and what each role needs:
 exact length and meter, per-role pitch ranges, scale and chord-tone masks, monophony for
-bass, melody and arp, full chords (with the symbol's required tones) at chord changes.
+bass, melody and arp, full chords (with the symbol's required tones) at chord changes, and
+what each role does in the music a producer knows: a part's random draws come round again
+every bar (two for a melody), so a groove, riff or motif repeats wherever the network's
+probabilities do and changes where they change (fills, cadences); pads hold their chord;
+melodies move mostly by step within a singer's range; the prompt's and genre's idioms
+(four on the floor, open hats on the off-beats, a bass locked to the kick, a walking bass).
 Steps of an existing clip can be *forced* (kept as they are while the network listens),
 which is how variation, continuation and regeneration of one part or bar range work.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from promptdaw.core.clip import Clip, ClipNote, ClipTrack
+from promptdaw.core.music.lexicon import (
+    BASS_FOLLOWS_KICK,
+    FOUR_ON_THE_FLOOR,
+    OFFBEAT_OPEN_HAT,
+    SUSTAINED_PROGRAMS,
+    WALKING_BASS,
+)
 from promptdaw.core.music.spec import MusicSpec
 from promptdaw.core.music.theory import key_profile, scale_pitch_classes
 from promptdaw.runtime.onnx import OnnxModel
@@ -29,7 +42,7 @@ from promptdaw.runtime.text2midi.features import (
 )
 from promptdaw.runtime.text2midi.harmony import StepChord, chords_per_step, sample_progression
 
-__all__ = ["MidiGenerator", "RoleRules"]
+__all__ = ["Line", "MidiGenerator", "RoleRules", "Step"]
 
 Progress = Callable[[float], None]
 
@@ -53,8 +66,24 @@ RULES = {
 }
 MIN_CHORD_VOICES, MAX_CHORD_VOICES = 3, 5
 DRUM_FLOOR = 0.04  # drum probabilities below this are noise, not grooves
+GROOVE_CANDIDATES = 32  # first drum bars weighed against each other (see MidiGenerator._groove_draws)
+GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are scaled by this
 ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
 KICK = 36  # GM bass drum 1
+OPEN_HAT = 46
+CLOSED_HATS = (42, 44)
+#: Bars after which a part's random draws repeat (see the module docstring).
+DRAW_CYCLE_BARS = {"drums": 1, "bass": 1, "chords": 1, "pad": 1, "arp": 1, "melody": 2}
+#: A melody's widest span in semitones: a singer's or a lead's comfortable range (under 19).
+MELODY_RANGE = 16
+#: Weight of a melodic interval by its size in semitones (index), then 0.04 beyond an octave:
+#: steps first, thirds, then fourths and fifths; tritones and sevenths rarely.
+INTERVAL_WEIGHTS = np.array([0.6, 1.0, 1.0, 0.55, 0.55, 0.35, 0.08, 0.3, 0.1, 0.1, 0.06, 0.06, 0.15])
+LEAP = 4  # semitones: a larger interval wants to resolve by step the other way
+RESOLVE_BOOST = 2.5
+#: An 808 locked to the kick: its chance to play with a kick, and the share of its chance without one.
+KICK_LOCK_CHANCE = 0.9
+OFF_KICK_SHARE = 0.1
 #: How strongly lines lean towards the key's stable tones (tonic, fifth, third).
 KEY_BIAS_POWER = 1.0
 SOLO_KEY_BIAS_POWER = 2.5
@@ -167,13 +196,26 @@ class MidiGenerator:
         prev = np.zeros((len(parts), 2 * N_PITCHES), np.float32)
         active: list[dict[int, tuple[int, int]]] = [{} for _ in parts]  # window index -> (start, velocity)
         notes: list[list[ClipNote]] = [[] for _ in parts]
+        lines = [Line() for _ in parts]
+        # Pads, and chords on a sustaining instrument, hold their chord until the harmony moves.
+        holding = [p.role == "pad" or (p.role == "chords" and p.program in SUSTAINED_PROGRAMS) for p in parts]
         drums = np.array([RULES[r].pitches == "drums" for r in roles])
-        last_pc: list[int | None] = [None] * len(parts)
         # A line heard alone (no other pitched part) must state the key by itself: lean harder.
         solo = sum(RULES[r].pitches != "drums" for r in roles) == 1
         power = SOLO_KEY_BIAS_POWER if solo else KEY_BIAS_POWER
         bias = np.stack([self._key_bias(spec, role, pitches[b], power) for b, role in enumerate(roles)])
-        kick_steps = set(beat_steps(spec.meter)) if "four_on_the_floor" in spec.idioms else set()
+        spb = spec.steps_per_bar
+        beats = set(beat_steps(spec.meter))
+        offbeats = _offbeat_steps(spec.meter)
+        idioms = set(spec.idioms)
+        # The draws each part reuses every cycle, and the order parts are played in within a step:
+        # drums first, so that a bass can follow this step's kick.
+        cycles = [DRAW_CYCLE_BARS[role] * spb for role in roles]
+        cycle_draws = rng.random((max(cycles), len(parts), 2 * N_PITCHES + 2))
+        for b in np.flatnonzero(drums):
+            if roles[b] not in forced:
+                cycle_draws[:spb, b, :N_PITCHES] = self._groove_draws(static[:spb, b], rng)
+        order = sorted(range(len(parts)), key=lambda b: not drums[b])
         for t in range(total):
             out = self.model.run({"static": static[t], "prev_roll": prev, "state": state})
             onset_p, sustain_p, state = out["onset"], out["sustain"], out["state"]
@@ -183,11 +225,13 @@ class MidiGenerator:
             sharp = p[drums] ** 2 / (p[drums] ** 2 + (1 - p[drums]) ** 2)
             p[drums] = np.where(p[drums] >= DRUM_FLOOR, sharp, 0.0)
             p_any = 1 - np.prod(1 - np.minimum(p, 0.999), axis=1)
-            uniform = rng.random((len(parts), 2 * N_PITCHES + 2))
+            uniform = np.stack([cycle_draws[t % cycles[b], b] for b in range(len(parts))])
             jitter = rng.integers(-4, 5, (len(parts), N_PITCHES))
-            velocity = np.clip(48 + 55 * onset_p + accents[t % spec.steps_per_bar] + jitter, 1, 127).astype(int)
+            velocity = np.clip(40 + 62 * onset_p + accents[t % spb] + jitter, 1, 127).astype(int)
             prev = np.zeros_like(prev)
-            for b, role in enumerate(roles):
+            step = Step(chords[t], bool(change[t]), t % spb in beats, kick=False)
+            for b in order:
+                role = roles[b]
                 if role in forced_rolls and forced_rolls[role][0][t]:
                     _, onset_roll, sounding_roll, velocity_roll = forced_rolls[role]
                     starts = np.flatnonzero(onset_roll[t])
@@ -198,20 +242,26 @@ class MidiGenerator:
                     if role == "arp" and t % 2 == 0:
                         chance = max(chance, ARP_EIGHTH_FLOOR)  # an arpeggiator keeps its rate
                     starts, holds = self._sample(
-                        role, p[b], chance, sustain_p[b], allowed[t, b], chords[t], pitches[b], active[b],
-                        bool(change[t]), uniform[b], rng, last_pc[b],
+                        role, p[b], chance, sustain_p[b], allowed[t, b], step, pitches[b], active[b], uniform[b],
+                        rng, lines[b], idioms, holding[b],
                     )  # fmt: skip
+                    if role == "drums":
+                        starts = _drum_idioms(starts, t % spb, beats, offbeats, idioms)
                     if len(starts):
-                        last_pc[b] = int(pitches[b][starts[-1]]) % 12
-                    if role == "drums" and t % spec.steps_per_bar in kick_steps:
-                        starts = np.union1d(starts, [KICK - ROLE_BASE["drums"]])
+                        lines[b].played(int(pitches[b][starts[-1]]))
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
+                if (
+                    role == "drums"
+                    and KICK - ROLE_BASE["drums"] in active[b]
+                    and active[b][KICK - ROLE_BASE["drums"]][0] == t
+                ):
+                    step = replace(step, kick=True)
                 # What the network hears next step: this step's onsets, then everything sounding.
                 for i, (start, _) in active[b].items():
                     prev[b, N_PITCHES + i] = 1.0
                     if start == t:
                         prev[b, i] = 1.0
-            if progress is not None and (t + 1) % spec.steps_per_bar == 0:
+            if progress is not None and (t + 1) % spb == 0:
                 progress((t + 1) / total)
         for b in range(len(parts)):
             self._apply(active[b], notes[b], pitches[b], total, np.array([], int), np.array([], int), None)
@@ -240,6 +290,29 @@ class MidiGenerator:
 
     # ------------------------------------------------------------------ sampling
 
+    def _groove_draws(self, static: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A drum part's draws for one bar: of :data:`GROOVE_CANDIDATES`, the ones whose bar the
+        network finds likeliest. The first bar decides the groove the draws then repeat; the
+        likeliest of a few is the genre's typical groove rather than a rare variant."""
+        draws = rng.random((GROOVE_CANDIDATES, len(static), N_PITCHES))
+        state = np.zeros((self.layers, GROOVE_CANDIDATES, self.hidden), np.float32)
+        prev = np.zeros((GROOVE_CANDIDATES, 2 * N_PITCHES), np.float32)
+        log_likelihood = np.zeros(GROOVE_CANDIDATES)
+        played = np.zeros(draws.shape, bool)
+        for t in range(len(static)):
+            batch = np.repeat(static[t][None], GROOVE_CANDIDATES, axis=0)
+            out = self.model.run({"static": batch, "prev_roll": prev, "state": state})
+            onset_p, state = np.clip(out["onset"], 1e-6, 1 - 1e-6), out["state"]
+            sharp = onset_p**2 / (onset_p**2 + (1 - onset_p) ** 2)
+            hits = played[:, t] = draws[:, t] < np.where(onset_p >= DRUM_FLOOR, sharp, 0.0)
+            log_likelihood += np.where(hits, np.log(onset_p), np.log1p(-onset_p)).sum(axis=1)
+            prev = np.concatenate([hits, hits], axis=1).astype(np.float32)
+        best = int(np.argmax(log_likelihood))
+        # The chosen bar comes round again unless the network turns well away from it: its hits
+        # stay unless their chance falls far, its rests stay unless a hit becomes likely (a fill).
+        chosen = draws[best]
+        return np.where(played[best], chosen * GROOVE_KEEP, 1 - (1 - chosen) * GROOVE_KEEP)
+
     def _sample(
         self,
         role: str,
@@ -247,13 +320,14 @@ class MidiGenerator:
         p_any: float,
         sustain_p: np.ndarray,
         allowed: np.ndarray,
-        chord: StepChord,
+        step: Step,
         pitches: np.ndarray,
         active: dict[int, tuple[int, int]],
-        chord_change: bool,
         uniform: np.ndarray,
         rng: np.random.Generator,
-        last_pc: int | None = None,
+        line: Line,
+        idioms: set[str],
+        holding: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Onsets and held notes of one part at one step.
 
@@ -266,24 +340,40 @@ class MidiGenerator:
             return np.flatnonzero(uniform[:N_PITCHES] < p), none
         hold_draws = uniform[N_PITCHES : 2 * N_PITCHES]
         holds = np.array([i for i in active if allowed[i] and hold_draws[i] < sustain_p[i]], dtype=int)
+        sounding = np.array([i for i in active if allowed[i]], dtype=int)
         decide = uniform[-1]
+        if holding:
+            return (
+                (self._voicing(p, allowed, step.chord, pitches, rng), none) if step.chord_change else (none, sounding)
+            )
         if rules.monophonic:
-            if role == "arp" and last_pc is not None:
+            if role == "arp" and line.last_pitch is not None:
                 # A broken chord moves on: never the pitch class just played, in any octave.
-                moved = np.where(pitches % 12 == last_pc, 0.0, p)
+                moved = np.where(pitches % 12 == line.last_pitch % 12, 0.0, p)
                 p = moved if moved.sum() > 0 else p
-            if role == "bass" and chord_change:
-                p = p * np.where(pitches % 12 == chord[0], 4.0, 1.0)  # land on the root at a change
-                p_any = 1 - float(np.prod(1 - np.minimum(p, 0.999)))
+            if role == "melody" or (role == "bass" and WALKING_BASS in idioms):
+                shaped = p * line.interval_weights(pitches, MELODY_RANGE if role == "melody" else 24)
+                p = shaped if shaped.sum() > 0 else p
+            if role == "bass":
+                if WALKING_BASS in idioms:  # one note a beat, held to the next
+                    if not step.on_beat:
+                        return none, sounding[:1]
+                    p_any = 1.0
+                elif BASS_FOLLOWS_KICK in idioms:
+                    p_any = max(p_any, KICK_LOCK_CHANCE) if step.kick else p_any * OFF_KICK_SHARE
+                if step.chord_change or (step.kick and BASS_FOLLOWS_KICK in idioms):
+                    p = p * np.where(pitches % 12 == step.chord[0], 4.0, 1.0)  # land on the root
+                    if WALKING_BASS not in idioms and BASS_FOLLOWS_KICK not in idioms:
+                        p_any = 1 - float(np.prod(1 - np.minimum(p, 0.999)))
             if decide < p_any:
                 weights = p ** (1 / rules.temperature)
                 total = weights.sum()
                 if total > 0:
                     return np.array([int(np.searchsorted(np.cumsum(weights), uniform[-2] * total))]), none
             return none, holds[:1]
-        if not (chord_change or decide < p_any):
+        if not (step.chord_change or decide < p_any):
             return none, holds
-        return self._voicing(p, allowed, chord, pitches, rng), none
+        return self._voicing(p, allowed, step.chord, pitches, rng), none
 
     @staticmethod
     def _voicing(p: np.ndarray, allowed: np.ndarray, chord: StepChord, pitches: np.ndarray,
@@ -370,7 +460,74 @@ class MidiGenerator:
 
     @staticmethod
     def _accents(spec: MusicSpec) -> np.ndarray:
-        accents = np.zeros(spec.steps_per_bar)
+        """Velocity added by metric position: the one, the beats, the eighths, softer sixteenths.
+        With the network's confidence (doubtful hits play soft: ghost notes) it gives a part
+        its dynamics."""
+        accents = np.full(spec.steps_per_bar, -10.0)
+        accents[::2] = 0.0
         accents[beat_steps(spec.meter)] = 6.0
         accents[0] = 12.0
         return accents
+
+
+@dataclass(frozen=True)
+class Step:
+    """What every part may know of the step being played."""
+
+    chord: StepChord
+    chord_change: bool
+    on_beat: bool
+    kick: bool  # the drums started a kick at this step
+
+
+@dataclass
+class Line:
+    """A single line's memory: its last pitch and interval and the range it has covered."""
+
+    last_pitch: int | None = None
+    last_step: int = 0
+    low: int | None = None
+    high: int | None = None
+
+    def played(self, pitch: int) -> None:
+        if self.last_pitch is not None:
+            self.last_step = pitch - self.last_pitch
+        self.last_pitch = pitch
+        self.low = pitch if self.low is None else min(self.low, pitch)
+        self.high = pitch if self.high is None else max(self.high, pitch)
+
+    def interval_weights(self, pitches: np.ndarray, span: int) -> np.ndarray:
+        """Weights for the next pitch: steps before leaps, a leap resolved by step the other way,
+        nothing that would stretch the line past ``span`` semitones."""
+        if self.last_pitch is None or self.low is None or self.high is None:
+            return np.ones(len(pitches))
+        step = pitches - self.last_pitch
+        size = np.abs(step)
+        weights = np.where(
+            size < len(INTERVAL_WEIGHTS), INTERVAL_WEIGHTS[np.minimum(size, len(INTERVAL_WEIGHTS) - 1)], 0.04
+        )
+        if abs(self.last_step) > LEAP:
+            resolves = (np.sign(step) == -np.sign(self.last_step)) & (size > 0) & (size <= 2)
+            weights = np.where(resolves, weights * RESOLVE_BOOST, weights)
+        within = (np.maximum(self.high, pitches) - np.minimum(self.low, pitches)) <= span
+        return weights * within
+
+
+def _offbeat_steps(meter: tuple[int, int]) -> set[int]:
+    """Steps halfway between beats (the "and"s), where an off-beat open hat goes."""
+    beats = beat_steps(meter)
+    steps = meter[0] * 16 // meter[1]
+    bounds = [*beats, steps]
+    return {(a + b) // 2 for a, b in itertools.pairwise(bounds) if b - a >= 2}
+
+
+def _drum_idioms(
+    starts: np.ndarray, position: int, beats: set[int], offbeats: set[int], idioms: set[str]
+) -> np.ndarray:
+    """The drum hits an idiom requires at this position of the bar, added to the sampled ones."""
+    if FOUR_ON_THE_FLOOR in idioms and position in beats:
+        starts = np.union1d(starts, [KICK - ROLE_BASE["drums"]])
+    if OFFBEAT_OPEN_HAT in idioms and position in offbeats:
+        closed = [h - ROLE_BASE["drums"] for h in CLOSED_HATS]
+        starts = np.union1d(np.setdiff1d(starts, closed), [OPEN_HAT - ROLE_BASE["drums"]])
+    return starts

@@ -7,11 +7,16 @@ claiming it from each other.
 
 from __future__ import annotations
 
-import re
-
 from promptdaw.core.music import lexicon as lx
 from promptdaw.core.music.prompt.scan import Scan, lookup
-from promptdaw.core.music.prompt.vocabulary import DESCRIPTOR_PATTERN, DESCRIPTORS, GENRE_KEYS, GENRE_PATTERN
+from promptdaw.core.music.prompt.vocabulary import (
+    DESCRIPTOR_PATTERN,
+    DESCRIPTORS,
+    GENRE_KEYS,
+    GENRE_PATTERN,
+    IDIOM_KEYS,
+    IDIOM_PATTERN,
+)
 from promptdaw.core.music.prompt.words import Words
 
 __all__ = ["find_descriptors", "find_genres", "find_idioms", "pick_genre"]
@@ -49,11 +54,16 @@ def find_descriptors(scan: Scan, words: Words) -> None:
 
 
 def find_idioms(scan: Scan) -> tuple[str, ...]:
-    """Groove idioms the prompt names ("four on the floor"), in a stable order."""
+    """Groove idioms the prompt names ("four on the floor"), in a stable order.
 
-    def words(text: str) -> str:
-        return " " + re.sub(r"[^a-z0-9]+", " ", text) + " "
-
-    text = words(scan.lower)
-    found = {idiom for phrase, idiom in lx.IDIOM_WORDS.items() if words(phrase) in text}
+    A bass locked to "the kick" claims its words, so that the kick is not read as a part an
+    instrument ("808s") belongs to; other idioms leave their part words ("walking bass",
+    "open hats") to name parts as well.
+    """
+    found = set()
+    for match in scan.find(IDIOM_PATTERN):
+        idiom = lookup(IDIOM_KEYS, match[0])
+        if idiom == lx.BASS_FOLLOWS_KICK:
+            scan.take(*match.span())
+        found.add(idiom)
     return tuple(sorted(found))

@@ -82,8 +82,15 @@ def _clause_heads(scan: Scan, mentions: list[Mention], exclusive: set[str]) -> t
     return [h for _, h in heads], unattached
 
 
-def resolve_parts(scan: Scan, words: Words, genre: lx.Genre, genre_named: bool) -> tuple[list[PartSpec], bool]:
-    """The parts the prompt asks for; (parts in PART_ROLES order, whether the prompt set them)."""
+def resolve_parts(
+    scan: Scan, words: Words, genre: lx.Genre, genre_named: bool, pitched: bool = False
+) -> tuple[list[PartSpec], bool]:
+    """The parts the prompt asks for; (parts in PART_ROLES order, whether the prompt set them).
+
+    ``pitched``: the prompt names a key or chords, so a genre's "groove" or "loop" means the
+    genre's parts, not drums alone ("deep house groove in A minor"); "beat" stays the drums
+    and the genre's bass.
+    """
     live = [m for m in words.mentions if not m.negated and m.kind != "marker"]
     excluded = set(words.excluded) | {m.role for m in words.mentions if m.negated and m.kind == "role"}
     exclusive: set[str] = set()
@@ -101,7 +108,8 @@ def resolve_parts(scan: Scan, words: Words, genre: lx.Genre, genre_named: bool) 
                 heads.append(_Head("drums"))
                 exclusive |= {"drums"} if any(m.exclusive for m in mentions) else set()
             if genre_named:
-                implied = genre.parts if "whole" in kinds else ("bass",) if "beat" in kinds else ()
+                whole = "whole" in kinds or (pitched and kinds & {"groove", "loop"})
+                implied = genre.parts if whole else ("bass",) if "beat" in kinds else ()
                 heads += [_Head(role) for role in implied if role in genre.parts]
             continue
         clause_heads, clause_unattached = _clause_heads(scan, [m for m in mentions if m.kind != "weak"], exclusive)

@@ -91,6 +91,7 @@ def parse_prompt(
     bars = find_bars(scan)
     bpm = find_bpm(scan)
     key = find_key(scan)
+    idioms = find_idioms(scan)
     # 2. keywords: genres, part words and instruments, descriptors.
     words = Words()
     find_genres(scan, words)
@@ -100,7 +101,8 @@ def parse_prompt(
     genre_name, mood_name = _genre_and_mood(scan, words, progression, embedder)
     genre = lx.GENRES[genre_name or DEFAULT_GENRE]
     mood = lx.MOODS[mood_name] if mood_name else None
-    parts, parts_explicit = resolve_parts(scan, words, genre, genre_name is not None)
+    pitched = key.tonic is not None or progression != Progression()
+    parts, parts_explicit = resolve_parts(scan, words, genre, genre_name is not None, pitched)
 
     meter = forced.get("meter") or meter or meter_word
     tonic, mode = resolve_key(key, forced, progression, genre, mood, seed)
@@ -122,7 +124,7 @@ def parse_prompt(
         "swing": words.swing is not None,
         "density": words.density is not None,
         "feel": words.feel is not None,
-        "idioms": bool(idioms := find_idioms(scan)),
+        "idioms": bool(idioms),
     }
     meter = meter or genre.meter
     bars = bars or default_bars(symbols, per_bar)
@@ -141,6 +143,6 @@ def parse_prompt(
         density=round(min(1.0, max(0.0, density)), 3),
         feel=words.feel or genre.feel,
         seed=seed,
-        idioms=idioms or lx.IDIOM_DEFAULTS.get(genre.name, ()),
+        idioms=tuple(sorted({*idioms, *lx.IDIOM_DEFAULTS.get(genre.name, ())})),
         explicit=frozenset(name for name, is_set in explicit.items() if is_set),
     )

@@ -71,3 +71,7 @@ DESCRIPTOR_PATTERN = phrase_pattern([*_DESCRIPTOR_TEXT, *_DESCRIPTOR_BLOCKERS])
 #: Label -> the texts a fuzzy word is compared with (its name and keywords).
 GENRE_LABELS = {name: (name, *g.keywords) for name, g in lx.GENRES.items()}
 MOOD_LABELS = {name: (name, *m.keywords) for name, m in lx.MOODS.items()}
+
+#: Idiom phrases ("four on the floor", "locked to the kick"), read before part words.
+IDIOM_KEYS = {norm(phrase): idiom for phrase, idiom in lx.IDIOM_WORDS.items()}
+IDIOM_PATTERN = phrase_pattern([phrase.replace("-", " ") for phrase in lx.IDIOM_WORDS])

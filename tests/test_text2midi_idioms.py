@@ -1,0 +1,52 @@
+"""MIDI that behaves like its genre and its parts: the sampler's idioms, judged from the notes.
+
+Prompts here are worded apart from ../shared/eval/groove_dev.jsonl; the checks are the
+project's own judge (training/text2midi/idiom_checks.py, the definitions of shared/eval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from promptdaw.client import Client
+from promptdaw.runtime.text2midi.generator import Line, _offbeat_steps
+from training.text2midi.idiom_checks import judge
+
+
+def test_offbeats_sit_between_the_beats() -> None:
+    assert _offbeat_steps((4, 4)) == {2, 6, 10, 14}
+    assert _offbeat_steps((3, 4)) == {2, 6, 10}
+    assert _offbeat_steps((6, 8)) == {3, 9}
+
+
+def test_a_line_prefers_steps_resolves_leaps_and_keeps_its_range() -> None:
+    line = Line()
+    pitches = np.arange(60, 85)
+    assert (line.interval_weights(pitches, 16) == 1).all()  # nothing played yet: no preference
+    for pitch in (67, 74):  # a leap of a fifth up to 74
+        line.played(pitch)
+    weights = dict(zip(pitches.tolist(), line.interval_weights(pitches, 16).tolist(), strict=True))
+    assert weights[72] > weights[76] > weights[82]  # resolving down by step beats stepping on up
+    assert weights[84] == 0  # 67..84 would span 17 semitones
+
+
+def _judge(client: Client, prompt: str, checks: dict, seed: int = 1) -> dict:
+    _, data = client.midi_job("generate-midi", {"prompt": prompt, "seed": seed})
+    return judge(data, checks)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "checks"),
+    [
+        ("lush string pad holding the chords Dm Bb F C, 70 bpm, 4 bars", {"pad_sustain": {}}),
+        ("a walking bassline for a jazz trio in Bb, 150 bpm, 4 bars", {"bass_walking": {}}),
+        ("disco groove with offbeat open hats, 118 bpm, 4 bars", {"offbeat_open_hat": {}, "four_on_floor": {}}),
+        ("minimal techno beat, 130 bpm, 8 bars", {"four_on_floor": {}, "groove_repeat": {}}),
+        ("a catchy vocal-style hook in G major for a pop chorus, 100 bpm, 8 bars", {"melody_stepwise": {}}),
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_parts_keep_their_idioms(client: Client, prompt: str, checks: dict, seed: int) -> None:
+    failed = {name: detail for name, (passed, detail) in _judge(client, prompt, checks, seed).items() if not passed}
+    assert not failed, failed
