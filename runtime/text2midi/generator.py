@@ -67,6 +67,7 @@ RULES = {
 MIN_CHORD_VOICES, MAX_CHORD_VOICES = 3, 5
 DRUM_FLOOR = 0.04  # drum probabilities below this are noise, not grooves
 GROOVE_CANDIDATES = 32  # first drum bars weighed against each other (see MidiGenerator._groove_draws)
+GROOVE_TOP = 4  # the first bar is one of this many likeliest candidates: typical, yet seeds differ
 GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are scaled by this
 ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
 KICK = 36  # GM bass drum 1
@@ -87,6 +88,8 @@ OFF_KICK_SHARE = 0.1
 #: How strongly lines lean towards the key's stable tones (tonic, fifth, third).
 KEY_BIAS_POWER = 1.0
 SOLO_KEY_BIAS_POWER = 2.5
+#: A solo line's chance of the chord's third, as a share of its likeliest note's.
+SOLO_THIRD_SHARE = 1.0
 
 
 @dataclass
@@ -205,6 +208,7 @@ class MidiGenerator:
         power = SOLO_KEY_BIAS_POWER if solo else KEY_BIAS_POWER
         bias = np.stack([self._key_bias(spec, role, pitches[b], power) for b, role in enumerate(roles)])
         spb = spec.steps_per_bar
+        scale = tuple(scale_pitch_classes(spec.key_tonic, spec.key_mode))
         beats = set(beat_steps(spec.meter))
         offbeats = _offbeat_steps(spec.meter)
         idioms = set(spec.idioms)
@@ -226,10 +230,11 @@ class MidiGenerator:
             p[drums] = np.where(p[drums] >= DRUM_FLOOR, sharp, 0.0)
             p_any = 1 - np.prod(1 - np.minimum(p, 0.999), axis=1)
             uniform = np.stack([cycle_draws[t % cycles[b], b] for b in range(len(parts))])
+            uniform[:, -2] = rng.random(len(parts))  # which pitch a line plays: fresh, so a riff's notes vary
             jitter = rng.integers(-4, 5, (len(parts), N_PITCHES))
             velocity = np.clip(40 + 62 * onset_p + accents[t % spb] + jitter, 1, 127).astype(int)
             prev = np.zeros_like(prev)
-            step = Step(chords[t], bool(change[t]), t % spb in beats, kick=False)
+            step = Step(chords[t], bool(change[t]), t % spb in beats, kick=False, solo=solo, scale=scale)
             for b in order:
                 role = roles[b]
                 if role in forced_rolls and forced_rolls[role][0][t]:
@@ -291,9 +296,10 @@ class MidiGenerator:
     # ------------------------------------------------------------------ sampling
 
     def _groove_draws(self, static: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A drum part's draws for one bar: of :data:`GROOVE_CANDIDATES`, the ones whose bar the
-        network finds likeliest. The first bar decides the groove the draws then repeat; the
-        likeliest of a few is the genre's typical groove rather than a rare variant."""
+        """A drum part's draws for one bar: of :data:`GROOVE_CANDIDATES`, one of the
+        :data:`GROOVE_TOP` whose bar the network finds likeliest. The first bar decides the groove
+        the draws then repeat; a likely one is the genre's typical groove rather than a rare
+        variant, and seeds still differ."""
         draws = rng.random((GROOVE_CANDIDATES, len(static), N_PITCHES))
         state = np.zeros((self.layers, GROOVE_CANDIDATES, self.hidden), np.float32)
         prev = np.zeros((GROOVE_CANDIDATES, 2 * N_PITCHES), np.float32)
@@ -307,7 +313,7 @@ class MidiGenerator:
             hits = played[:, t] = draws[:, t] < np.where(onset_p >= DRUM_FLOOR, sharp, 0.0)
             log_likelihood += np.where(hits, np.log(onset_p), np.log1p(-onset_p)).sum(axis=1)
             prev = np.concatenate([hits, hits], axis=1).astype(np.float32)
-        best = int(np.argmax(log_likelihood))
+        best = int(rng.choice(np.argsort(-log_likelihood)[:GROOVE_TOP]))
         # The chosen bar comes round again unless the network turns well away from it: its hits
         # stay unless their chance falls far, its rests stay unless a hit becomes likely (a fill).
         chosen = draws[best]
@@ -351,6 +357,13 @@ class MidiGenerator:
                 # A broken chord moves on: never the pitch class just played, in any octave.
                 moved = np.where(pitches % 12 == line.last_pitch % 12, 0.0, p)
                 p = moved if moved.sum() > 0 else p
+            if step.solo and role in ("bass", "melody"):
+                # Heard alone, a line that never plays the chord's third leaves the key open
+                # (A, E and D fit A minor, A major and D major alike): give the third a share
+                # when it belongs to the key (a borrowed chord's third would mislead).
+                third = [pc for pc in step.chord[2] if pc != step.chord[0] and pc in step.scale]
+                thirds = np.isin(pitches % 12, third)
+                p = p + SOLO_THIRD_SHARE * p.max() * thirds * (allowed > 0)
             if role == "melody" or (role == "bass" and WALKING_BASS in idioms):
                 shaped = p * line.interval_weights(pitches, MELODY_RANGE if role == "melody" else 24)
                 p = shaped if shaped.sum() > 0 else p
@@ -361,7 +374,7 @@ class MidiGenerator:
                     p_any = 1.0
                 elif BASS_FOLLOWS_KICK in idioms:
                     p_any = max(p_any, KICK_LOCK_CHANCE) if step.kick else p_any * OFF_KICK_SHARE
-                if step.chord_change or (step.kick and BASS_FOLLOWS_KICK in idioms):
+                if step.chord_change:
                     p = p * np.where(pitches % 12 == step.chord[0], 4.0, 1.0)  # land on the root
                     if WALKING_BASS not in idioms and BASS_FOLLOWS_KICK not in idioms:
                         p_any = 1 - float(np.prod(1 - np.minimum(p, 0.999)))
@@ -478,6 +491,8 @@ class Step:
     chord_change: bool
     on_beat: bool
     kick: bool  # the drums started a kick at this step
+    solo: bool = False  # the only pitched part: it must state the key by itself
+    scale: tuple[int, ...] = ()  # the key's pitch classes
 
 
 @dataclass
