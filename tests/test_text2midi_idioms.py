@@ -43,6 +43,10 @@ def _judge(client: Client, prompt: str, checks: dict, seed: int = 1) -> dict:
         ("a walking bassline for a jazz trio in Bb, 150 bpm, 4 bars", {"bass_walking": {}}),
         ("disco groove with offbeat open hats, 118 bpm, 4 bars", {"offbeat_open_hat": {}, "four_on_floor": {}}),
         ("minimal techno beat, 130 bpm, 8 bars", {"four_on_floor": {}, "groove_repeat": {}}),
+        (
+            "dembow rhythm for a reggaeton track, 96 bpm, 4 bars",
+            {"four_on_floor": {}, "backbeat": {"beats": [0.75, 1.5, 2.75, 3.5], "share": 0.5}},
+        ),
         ("a catchy vocal-style hook in G major for a pop chorus, 100 bpm, 8 bars", {"melody_stepwise": {}}),
     ],
 )

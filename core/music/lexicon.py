@@ -16,6 +16,7 @@ from promptdaw.core.music.spec import PART_ROLES
 
 __all__ = [
     "BASS_FOLLOWS_KICK",
+    "DEMBOW",
     "DENSITY_WORDS",
     "DRUM_WORDS",
     "FEEL_WORDS",
@@ -733,7 +734,8 @@ FOUR_ON_THE_FLOOR = "four_on_the_floor"  # a kick on every beat
 OFFBEAT_OPEN_HAT = "offbeat_open_hat"  # an open hi-hat between the beats
 BASS_FOLLOWS_KICK = "bass_follows_kick"  # the bass (an 808) plays with the kick, rarely without it
 WALKING_BASS = "walking_bass"  # a bass note on every beat, moving by steps
-IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS)
+DEMBOW = "dembow"  # reggaeton's snare figure: the "and" of one and of two, and again in the bar's second half
+IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW)
 
 #: Phrases naming an idiom -> its name.
 IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
@@ -765,6 +767,8 @@ IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
         "walking bass line": WALKING_BASS,
         "walking line": WALKING_BASS,
         "walks": WALKING_BASS,
+        "dembow": DEMBOW,
+        "dem bow": DEMBOW,
     }
 )
 #: Idioms a genre keeps unless the prompt says otherwise (a prompt's own idioms are added to these).
@@ -774,7 +778,7 @@ IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "techno": (FOUR_ON_THE_FLOOR,),
         "trance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
         "disco": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "reggaeton": (FOUR_ON_THE_FLOOR,),  # the dembow's kick lands on every beat
+        "reggaeton": (FOUR_ON_THE_FLOOR, DEMBOW),  # the dembow's kick lands on every beat
         "trap": (BASS_FOLLOWS_KICK,),
         "hiphop": (BASS_FOLLOWS_KICK,),
     }

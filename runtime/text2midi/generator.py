@@ -24,6 +24,7 @@ import numpy as np
 from promptdaw.core.clip import Clip, ClipNote, ClipTrack
 from promptdaw.core.music.lexicon import (
     BASS_FOLLOWS_KICK,
+    DEMBOW,
     FOUR_ON_THE_FLOOR,
     OFFBEAT_OPEN_HAT,
     SUSTAINED_PROGRAMS,
@@ -72,6 +73,10 @@ GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are sc
 ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
 KICK = 36  # GM bass drum 1
 OPEN_HAT = 46
+SNARE = 38
+#: The dembow's snare in a 4/4 bar of sixteenths: 3 + 3 + 2, twice (beats 0.75, 1.5, 2.75, 3.5).
+DEMBOW_STEPS = frozenset({3, 6, 11, 14})
+FOUR_FOUR_BEATS = {0, 4, 8, 12}
 CLOSED_HATS = (42, 44)
 #: Bars after which a part's random draws repeat (see the module docstring).
 DRAW_CYCLE_BARS = {"drums": 1, "bass": 1, "chords": 1, "pad": 1, "arp": 1, "melody": 2}
@@ -542,6 +547,8 @@ def _drum_idioms(
     """The drum hits an idiom requires at this position of the bar, added to the sampled ones."""
     if FOUR_ON_THE_FLOOR in idioms and position in beats:
         starts = np.union1d(starts, [KICK - ROLE_BASE["drums"]])
+    if DEMBOW in idioms and beats == FOUR_FOUR_BEATS and position in DEMBOW_STEPS:
+        starts = np.union1d(starts, [SNARE - ROLE_BASE["drums"]])
     if OFFBEAT_OPEN_HAT in idioms and position in offbeats:
         closed = [h - ROLE_BASE["drums"] for h in CLOSED_HATS]
         starts = np.union1d(np.setdiff1d(starts, closed), [OPEN_HAT - ROLE_BASE["drums"]])
