@@ -72,6 +72,7 @@ GROOVE_TOP = 4  # the first bar is one of this many likeliest candidates: typica
 GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are scaled by this
 ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
 KICK = 36  # GM bass drum 1
+KICK_INDEX = KICK - ROLE_BASE["drums"]
 OPEN_HAT = 46
 SNARE = 38
 #: The dembow's snare in a 4/4 bar of sixteenths: 3 + 3 + 2, twice (beats 0.75, 1.5, 2.75, 3.5).
@@ -260,12 +261,8 @@ class MidiGenerator:
                     if len(starts):
                         lines[b].played(int(pitches[b][starts[-1]]))
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
-                if (
-                    role == "drums"
-                    and KICK - ROLE_BASE["drums"] in active[b]
-                    and active[b][KICK - ROLE_BASE["drums"]][0] == t
-                ):
-                    step = replace(step, kick=True)
+                if role == "drums" and active[b].get(KICK_INDEX, (-1, 0))[0] == t:
+                    step = replace(step, kick=True)  # the bass may follow it
                 # What the network hears next step: this step's onsets, then everything sounding.
                 for i, (start, _) in active[b].items():
                     prev[b, N_PITCHES + i] = 1.0
@@ -546,7 +543,7 @@ def _drum_idioms(
 ) -> np.ndarray:
     """The drum hits an idiom requires at this position of the bar, added to the sampled ones."""
     if FOUR_ON_THE_FLOOR in idioms and position in beats:
-        starts = np.union1d(starts, [KICK - ROLE_BASE["drums"]])
+        starts = np.union1d(starts, [KICK_INDEX])
     if DEMBOW in idioms and beats == FOUR_FOUR_BEATS and position in DEMBOW_STEPS:
         starts = np.union1d(starts, [SNARE - ROLE_BASE["drums"]])
     if OFFBEAT_OPEN_HAT in idioms and position in offbeats:
