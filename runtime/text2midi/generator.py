@@ -8,7 +8,8 @@ what each role does in the music a producer knows: a part's random draws come ro
 every bar (two for a melody), so a groove, riff or motif repeats wherever the network's
 probabilities do and changes where they change (fills, cadences); pads hold their chord;
 melodies move mostly by step within a singer's range; the prompt's and genre's idioms
-(four on the floor, open hats on the off-beats, a bass locked to the kick, a walking bass).
+(four on the floor, open hats on the off-beats, the dembow, a bass locked to the kick, a
+walking bass).
 Steps of an existing clip can be *forced* (kept as they are while the network listens),
 which is how variation, continuation and regeneration of one part or bar range work.
 """
@@ -231,9 +232,7 @@ class MidiGenerator:
             onset_p, sustain_p, state = out["onset"], out["sustain"], out["state"]
             # Everything random for this step, for all parts at once: numpy per part is slow.
             p = onset_p * allowed[t] * bias
-            # Drums: sharpen (temperature 0.5) so a groove's strong hits always land; drop noise.
-            sharp = p[drums] ** 2 / (p[drums] ** 2 + (1 - p[drums]) ** 2)
-            p[drums] = np.where(p[drums] >= DRUM_FLOOR, sharp, 0.0)
+            p[drums] = _drum_chance(p[drums])
             p_any = 1 - np.prod(1 - np.minimum(p, 0.999), axis=1)
             uniform = np.stack([cycle_draws[t % cycles[b], b] for b in range(len(parts))])
             uniform[:, -2] = rng.random(len(parts))  # which pitch a line plays: fresh, so a riff's notes vary
@@ -311,8 +310,7 @@ class MidiGenerator:
             batch = np.repeat(static[t][None], GROOVE_CANDIDATES, axis=0)
             out = self.model.run({"static": batch, "prev_roll": prev, "state": state})
             onset_p, state = np.clip(out["onset"], 1e-6, 1 - 1e-6), out["state"]
-            sharp = onset_p**2 / (onset_p**2 + (1 - onset_p) ** 2)
-            hits = played[:, t] = draws[:, t] < np.where(onset_p >= DRUM_FLOOR, sharp, 0.0)
+            hits = played[:, t] = draws[:, t] < _drum_chance(onset_p)
             log_likelihood += np.where(hits, np.log(onset_p), np.log1p(-onset_p)).sum(axis=1)
             prev = np.concatenate([hits, hits], axis=1).astype(np.float32)
         best = int(rng.choice(np.argsort(-log_likelihood)[:GROOVE_TOP]))
@@ -528,6 +526,12 @@ class Line:
             weights = np.where(resolves, weights * RESOLVE_BOOST, weights)
         within = (np.maximum(self.high, pitches) - np.minimum(self.low, pitches)) <= span
         return weights * within
+
+
+def _drum_chance(p: np.ndarray) -> np.ndarray:
+    """A drum hit's chance from the network's: sharpened (temperature 0.5) so a groove's strong
+    hits always land, and nothing below :data:`DRUM_FLOOR`, which is noise, not groove."""
+    return np.where(p >= DRUM_FLOOR, p**2 / (p**2 + (1 - p) ** 2), 0.0)
 
 
 def _offbeat_steps(meter: tuple[int, int]) -> set[int]:
