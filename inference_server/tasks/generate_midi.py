@@ -45,16 +45,12 @@ def resolve_spec(ctx: JobContext, request: Request, defaults: dict | None = None
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"spec is not a spec returned by promptdaw: {exc}") from None
         seed = request.params.get("seed")
-        return spec if seed is None else replace(spec, seed=_seed(request))
+        return spec if seed is None else replace(spec, seed=seed_param(request))
     prompt = string_param(request, "prompt")
     if prompt is None:
         raise InvalidInput(f"{request.type} needs params.prompt (or params.spec from an earlier result)")
     overrides = {**(defaults or {}), **_overrides(request)}
-    return parse_prompt(prompt, overrides=overrides, embedder=embedder(ctx.registry), seed=_seed(request))
-
-
-def _seed(request: Request) -> int:
-    return seed_param(request)
+    return parse_prompt(prompt, overrides=overrides, embedder=embedder(ctx.registry), seed=seed_param(request))
 
 
 def _reply(clip: Clip, generator: MidiGenerator) -> TaskResult:
@@ -134,7 +130,7 @@ def vary_midi(ctx: JobContext) -> TaskResult:
     spec = resolve_spec(ctx, request)
     keep = number_param(request, "keep", 0.5, lo=0.0, hi=1.0)
     clip = _input_clip(request, spec)
-    return _reply(generator.vary(clip, keep, _seed(request), _progress(ctx, "varying")), generator)
+    return _reply(generator.vary(clip, keep, seed_param(request), _progress(ctx, "varying")), generator)
 
 
 def _file_defaults(request: Request, data: bytes) -> dict:
@@ -170,7 +166,7 @@ def continue_midi(ctx: JobContext) -> TaskResult:
     bars = int(number_param(request, "add_bars", 4, lo=1, hi=256, integer=True))
     spec = resolve_spec(ctx, request, defaults=facts)
     clip = _input_clip(request, spec)
-    return _reply(generator.extend(clip, bars, _seed(request), _progress(ctx, "continuing")), generator)
+    return _reply(generator.extend(clip, bars, seed_param(request), _progress(ctx, "continuing")), generator)
 
 
 def regenerate_midi(ctx: JobContext) -> TaskResult:
@@ -184,5 +180,5 @@ def regenerate_midi(ctx: JobContext) -> TaskResult:
         raise InvalidInput(f"part must be one of {', '.join(PART_ROLES)} or 'all', got {part!r}")
     start = int(number_param(request, "from_bar", 0, lo=0, hi=spec.bars - 1, integer=True))
     stop = int(number_param(request, "to_bar", spec.bars, lo=start + 1, hi=spec.bars, integer=True))
-    return _reply(generator.regenerate(clip, roles, (start, stop), _seed(request), _progress(ctx, "regenerating")),
+    return _reply(generator.regenerate(clip, roles, (start, stop), seed_param(request), _progress(ctx, "regenerating")),
                   generator)  # fmt: skip
