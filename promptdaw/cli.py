@@ -24,6 +24,7 @@ from promptdaw import __version__
 from promptdaw.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
 from promptdaw.core.audio_files import read_audio
 from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.midi_files import read_midi
 from promptdaw.core.music.theory import pitch_class_name
 from promptdaw.core.paths import cache_dir, models_dir
 from promptdaw.inference_server.errors import InvalidInput, PromptdawError
@@ -337,6 +338,7 @@ def _midi_request(args: argparse.Namespace) -> tuple[str, dict[str, Any], bytes 
     if source is None:
         return "generate-midi", params, None
     data = source.read_bytes()
+    read_midi(data, str(source))  # an unreadable file is named here, before the daemon sees bytes
     if args.vary:
         return "vary-midi", params | {"keep": args.keep}, data
     if args.extend:
@@ -453,6 +455,7 @@ def _render(args: argparse.Namespace) -> int:
         return _fit_audio(args)
     if not data.startswith(b"MThd"):
         raise InvalidInput(f"{args.input} is neither a Standard MIDI File (no MThd header) nor a WAV file")
+    read_midi(data, str(args.input))
     params = _render_params(args)
     start = time.perf_counter()
     reply = _render_job(args, "render-midi", params, (Midi(data),))

@@ -244,6 +244,22 @@ def test_bad_input_fails_in_one_line_before_starting_a_daemon(cli: Cli, tmp_path
     assert_not_running(cli)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("midi", "trap", "--extend"), ("midi", "trap", "--vary"), ("midi", "trap", "--regenerate"), ("render",)],
+    ids=["extend", "vary", "regenerate", "render"],
+)
+def test_an_unreadable_midi_file_is_named_before_starting_a_daemon(cli: Cli, tmp_path: Path, command) -> None:
+    source = tmp_path / "half.mid"
+    source.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\x40\x00")
+    output = tmp_path / "out.mid" if command[0] == "midi" else tmp_path / "out.wav"
+    done = cli.run(*command, str(source), "-o", str(output))
+    assert_one_line_error(done)
+    assert f"{source}: not a readable Standard MIDI File: " in done.stderr
+    assert not output.exists()
+    assert_not_running(cli)
+
+
 # ---------------------------------------------------------------------- the whole life cycle
 
 
