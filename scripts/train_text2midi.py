@@ -34,7 +34,7 @@ from training.text2midi.validation import sampled_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2midi"
-VERSION = "2.0"
+VERSION = "3.0"
 
 
 def split(pieces: list[Piece], val_fraction: float) -> tuple[list[Piece], list[Piece]]:
@@ -104,7 +104,7 @@ def evaluate(net: RollGRU, seqs: Sequences, seed: int, batches: int, batch: int,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="saved corpus (default: build it, cached)")
-    parser.add_argument("--idioms", type=int, default=5000, help="idiom-library pieces")
+    parser.add_argument("--idioms", type=int, default=7000, help="idiom-library pieces")
     parser.add_argument("--music21-limit", type=int, default=None, help="music21 works (default: all used)")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=128)

@@ -484,7 +484,7 @@ def test_every_instrument_program_is_valid() -> None:
         ("boom-bap drums", "hiphop"),
         ("k-pop chorus", "kpop"),
         ("neo-soul keys", "rnb"),
-        ("bossa nova guitar", "latin"),
+        ("bossa nova guitar", "bossanova"),
         ("8-bit arps", "chiptune"),
         ("epic orchestral strings", "cinematic"),
         ("irish fiddle", "folk"),
