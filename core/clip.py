@@ -12,7 +12,7 @@ from promptdaw.core.music.gm import DRUM_CHANNEL
 from promptdaw.core.music.spec import MusicSpec
 from promptdaw.core.music.theory import FLAT_MAJOR_TONICS, pitch_class_name
 
-__all__ = ["TICKS_PER_STEP", "Clip", "ClipNote", "ClipTrack", "clip_from_midi", "clip_to_midi"]
+__all__ = ["TICKS_PER_STEP", "Clip", "ClipNote", "ClipTrack", "clip_from_midi", "clip_to_midi", "note_strokes"]
 
 TICKS_PER_BEAT = 480
 TICKS_PER_STEP = TICKS_PER_BEAT // 4  # one 16th note
@@ -24,6 +24,25 @@ class ClipNote:
     duration: int  # steps, >= 1
     pitch: int
     velocity: int
+    #: Hits played within the note's first step, as a drum machine's ratchet plays one step:
+    #: 1 is a single hit, 2 two 32nds, 3 a 32nd-note triplet (a hi-hat roll).
+    strokes: int = 1
+
+
+#: A roll's first stroke, as a share of the note's velocity: the strokes rise into the last.
+ROLL_START_LEVEL = 0.6
+#: Hits of one drum closer than this (in steps) to the first hit of a group are one roll.
+ROLL_SPAN_STEPS = 0.9
+
+
+def note_strokes(note: ClipNote) -> list[tuple[float, float, int]]:
+    """(start, length, velocity) of each hit of ``note``, in steps: one for a plain note, evenly
+    spaced within the first step and rising in velocity for a roll."""
+    n = note.strokes
+    if n <= 1:
+        return [(float(note.start), float(note.duration), note.velocity)]
+    levels = [ROLL_START_LEVEL + (1 - ROLL_START_LEVEL) * k / (n - 1) for k in range(n)]
+    return [(note.start + k / n, 1 / n, max(1, round(note.velocity * level))) for k, level in enumerate(levels)]
 
 
 @dataclass
@@ -85,12 +104,13 @@ def clip_to_midi(clip: Clip) -> bytes:
 def _track_events(track: ClipTrack, channel: int, end_tick: int) -> mido.MidiTrack:
     events: list[tuple[int, int, mido.Message]] = []  # (tick, order: offs before ons, message)
     for note in track.notes:
-        start = note.start * TICKS_PER_STEP
-        stop = min((note.start + note.duration) * TICKS_PER_STEP, end_tick)
-        if start >= end_tick or stop <= start:
-            continue
-        events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
-        events.append((stop, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+        for first, length, velocity in note_strokes(note):
+            start = round(first * TICKS_PER_STEP)
+            stop = min(round((first + length) * TICKS_PER_STEP), end_tick)
+            if start >= end_tick or stop <= start:
+                continue
+            events.append((start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)))
+            events.append((stop, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
     events.sort(key=lambda e: (e[0], e[1], e[2].note))
     out = mido.MidiTrack()
     out.append(mido.MetaMessage("track_name", name=track.name, time=0))
@@ -119,7 +139,7 @@ def clip_from_midi(data: bytes, spec: MusicSpec, what: str = "midi buffer") -> l
     for raw in midi.tracks:
         name, program, channel, tick = "", 0, None, 0
         open_notes: dict[int, tuple[int, int]] = {}
-        notes: list[ClipNote] = []
+        hits: list[tuple[int, int, int, int]] = []  # (start tick, end tick, pitch, velocity)
         for message in raw:
             tick += message.time
             if message.type == "track_name":
@@ -128,17 +148,36 @@ def clip_from_midi(data: bytes, spec: MusicSpec, what: str = "midi buffer") -> l
                 program = message.program
             elif message.type in ("note_on", "note_off"):
                 channel = message.channel
-                step = round(tick / ticks_per_step)
                 if message.type == "note_on" and message.velocity > 0:
-                    open_notes[message.note] = (step, message.velocity)
+                    open_notes[message.note] = (tick, message.velocity)
                 elif message.note in open_notes:
                     start, velocity = open_notes.pop(message.note)
-                    notes.append(ClipNote(start, max(step - start, 1), message.note, velocity))
+                    hits.append((start, tick, message.note, velocity))
+        notes = _on_grid(hits, ticks_per_step, rolls=channel == DRUM_CHANNEL)
         if notes:
             notes.sort(key=lambda n: (n.start, n.pitch))
             role = _guess_role(name, channel, notes, spec)
             tracks.append(ClipTrack(role, program, name or role, notes))
     return tracks
+
+
+def _on_grid(hits: list[tuple[int, int, int, int]], ticks_per_step: float, rolls: bool) -> list[ClipNote]:
+    """Notes on the 16th grid; on drums, hits of one pitch within a step of each other are one
+    roll (its strokes counted, its velocity the loudest stroke's)."""
+    groups: list[list[tuple[int, int, int, int]]] = []
+    for hit in sorted(hits, key=lambda h: (h[2], h[0])):
+        first = groups[-1][0] if groups else None
+        if rolls and first is not None and first[2] == hit[2] and hit[0] - first[0] < ROLL_SPAN_STEPS * ticks_per_step:
+            groups[-1].append(hit)
+        else:
+            groups.append([hit])
+    notes = []
+    for group in groups:
+        start = round(group[0][0] / ticks_per_step)
+        end = round(max(h[1] for h in group) / ticks_per_step)
+        velocity = max(h[3] for h in group)
+        notes.append(ClipNote(start, max(end - start, 1), group[0][2], velocity, len(group)))
+    return notes
 
 
 def _guess_role(name: str, channel: int | None, notes: list[ClipNote], spec: MusicSpec) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import mido
 
-from promptdaw.core.clip import Clip
+from promptdaw.core.clip import Clip, note_strokes
 from promptdaw.core.errors import InvalidInput, InvalidMidi
 from promptdaw.core.midi_files import read_midi
 from promptdaw.core.music.gm import DRUM_CHANNEL
@@ -147,11 +147,12 @@ class Score:
         for track in clip.tracks:
             notes = []
             for note in track.notes:
-                end = min(note.start + note.duration, clip.steps)
-                if note.start >= clip.steps or end <= note.start:
-                    continue
-                start_beats = beats(note.start)
-                notes.append(ScoreNote(start_beats, beats(end) - start_beats, note.pitch, note.velocity))
+                for first, length, velocity in note_strokes(note):
+                    end = min(first + length, clip.steps)
+                    if first >= clip.steps or end <= first:
+                        continue
+                    start_beats = beats(first)
+                    notes.append(ScoreNote(start_beats, beats(end) - start_beats, note.pitch, velocity))
             parts.append(ScorePart(track.role, track.name, track.program, tuple(notes)))
         return cls(float(spec.bpm), spec.meter, spec.bars, tuple(parts), (spec.key_tonic, spec.key_mode))
 

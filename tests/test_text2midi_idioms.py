@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from promptdaw.client import Client
+from promptdaw.core.clip import Clip, ClipNote, ClipTrack, clip_from_midi, clip_to_midi, note_strokes
+from promptdaw.core.music.prompt import parse_prompt
 from promptdaw.runtime.text2midi.generator import Line, _offbeat_steps
 from training.text2midi.idiom_checks import judge
 
@@ -48,9 +50,26 @@ def _judge(client: Client, prompt: str, checks: dict, seed: int = 1) -> dict:
             {"four_on_floor": {}, "backbeat": {"beats": [0.75, 1.5, 2.75, 3.5], "share": 0.5}},
         ),
         ("a catchy vocal-style hook in G major for a pop chorus, 100 bpm, 8 bars", {"melody_stepwise": {}}),
+        ("trap drums with rolling hats, 145 bpm, 4 bars", {"hat_rolls": {}, "backbeat": {"beats": [2]}}),
     ],
 )
 @pytest.mark.parametrize("seed", [1, 2])
 def test_parts_keep_their_idioms(client: Client, prompt: str, checks: dict, seed: int) -> None:
     failed = {name: detail for name, (passed, detail) in _judge(client, prompt, checks, seed).items() if not passed}
     assert not failed, failed
+
+
+def test_a_roll_is_evenly_spaced_strokes_rising_into_the_last() -> None:
+    strokes = note_strokes(ClipNote(8, 1, 42, 100, strokes=3))
+    assert [round(start, 3) for start, _, _ in strokes] == [8.0, 8.333, 8.667]
+    velocities = [v for _, _, v in strokes]
+    assert velocities == sorted(velocities) and velocities[-1] == 100 and velocities[0] == 60
+
+
+def test_rolls_survive_a_midi_round_trip_and_plain_sixteenths_stay_apart() -> None:
+    spec = parse_prompt("trap drums, 140 bpm, 1 bar")
+    notes = [ClipNote(0, 1, 36, 110), *(ClipNote(s, 1, 42, 90) for s in range(0, 16, 1) if s != 12),
+             ClipNote(12, 1, 42, 95, strokes=3), ClipNote(14, 1, 46, 80, strokes=2)]  # fmt: skip
+    clip = Clip(spec, [ClipTrack("drums", 0, "Drums", sorted(notes, key=lambda n: (n.start, n.pitch)))])
+    (track,) = clip_from_midi(clip_to_midi(clip), spec)
+    assert track.notes == clip.tracks[0].notes

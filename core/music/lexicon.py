@@ -892,7 +892,8 @@ OFFBEAT_OPEN_HAT = "offbeat_open_hat"  # an open hi-hat between the beats
 BASS_FOLLOWS_KICK = "bass_follows_kick"  # the bass (an 808) plays with the kick, rarely without it
 WALKING_BASS = "walking_bass"  # a bass note on every beat, moving by steps
 DEMBOW = "dembow"  # reggaeton's snare figure: the "and" of one and of two, and again in the bar's second half
-IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW)
+HAT_ROLLS = "hat_rolls"  # closed hats that break into 32nd or triplet rolls, as trap's do
+IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW, HAT_ROLLS)
 
 #: Phrases naming an idiom -> its name.
 IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
@@ -926,6 +927,12 @@ IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
         "walks": WALKING_BASS,
         "dembow": DEMBOW,
         "dem bow": DEMBOW,
+        **dict.fromkeys(
+            ("hat rolls", "hi hat rolls", "hihat rolls", "hi-hat rolls", "rolling hats", "rolling hi hats",
+             "rolling hihats", "rolling hi-hats", "triplet hats", "hat triplets", "hi hat triplets", "hi-hat triplets",
+             "triplet hi hats", "triplet hi-hats", "ratchet hats", "hat rolls and stutters", "trap hats"),
+            HAT_ROLLS,
+        ),
     }
 )
 #: Idioms a genre keeps unless the prompt says otherwise (a prompt's own idioms are added to these).
@@ -936,10 +943,10 @@ IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "trance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
         "disco": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
         "reggaeton": (FOUR_ON_THE_FLOOR, DEMBOW),  # the dembow's kick lands on every beat
-        "trap": (BASS_FOLLOWS_KICK,),
+        "trap": (BASS_FOLLOWS_KICK, HAT_ROLLS),
         "hiphop": (BASS_FOLLOWS_KICK,),
-        "drill": (BASS_FOLLOWS_KICK,),
-        "phonk": (BASS_FOLLOWS_KICK,),
+        "drill": (BASS_FOLLOWS_KICK, HAT_ROLLS),
+        "phonk": (BASS_FOLLOWS_KICK, HAT_ROLLS),
         "hardstyle": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
         "psytrance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
         "moombahton": (DEMBOW,),

@@ -27,6 +27,7 @@ from promptdaw.core.music.lexicon import (
     BASS_FOLLOWS_KICK,
     DEMBOW,
     FOUR_ON_THE_FLOOR,
+    HAT_ROLLS,
     OFFBEAT_OPEN_HAT,
     SUSTAINED_PROGRAMS,
     WALKING_BASS,
@@ -80,6 +81,9 @@ SNARE = 38
 DEMBOW_STEPS = frozenset({3, 6, 11, 14})
 FOUR_FOUR_BEATS = {0, 4, 8, 12}
 CLOSED_HATS = (42, 44)
+#: A hi-hat roll closes every this many bars, as 32nds or a 32nd triplet (strokes per step).
+ROLL_EVERY_BARS = 2
+ROLL_STROKES = (2, 3)
 #: Bars after which a part's random draws repeat (see the module docstring).
 DRAW_CYCLE_BARS = {"drums": 1, "bass": 1, "chords": 1, "pad": 1, "arp": 1, "melody": 2}
 #: A melody's widest span in semitones: a singer's or a lead's comfortable range (under 19).
@@ -271,6 +275,11 @@ class MidiGenerator:
                 progress((t + 1) / total)
         for b in range(len(parts)):
             self._apply(active[b], notes[b], pitches[b], total, np.array([], int), np.array([], int), None)
+            if roles[b] in forced:
+                notes[b] = _keep_strokes(notes[b], forced[roles[b]])
+            if roles[b] == "drums" and HAT_ROLLS in idioms:
+                free = ~forced_rolls[roles[b]][0] if roles[b] in forced_rolls else np.ones(total, bool)
+                notes[b] = _roll_hats(notes[b], spb, spec.bars, free, rng)
         tracks = [ClipTrack(p.role, p.program, p.name, sorted(n, key=lambda x: (x.start, x.pitch)))
                   for p, n in zip(parts, notes, strict=True)]  # fmt: skip
         return Clip(spec, tracks)
@@ -554,3 +563,37 @@ def _drum_idioms(
         closed = [h - ROLE_BASE["drums"] for h in CLOSED_HATS]
         starts = np.union1d(np.setdiff1d(starts, closed), [OPEN_HAT - ROLE_BASE["drums"]])
     return starts
+
+
+def _roll_hats(
+    notes: list[ClipNote], steps_per_bar: int, bars: int, free: np.ndarray, rng: np.random.Generator
+) -> list[ClipNote]:
+    """Hi-hat rolls on the network's own hats: every :data:`ROLL_EVERY_BARS` bars, one closed hat
+    in the bar's second half breaks into a roll, and the hat after it too when the network
+    played the next step (a roll runs into the groove). Only ``free`` steps change."""
+    out = list(notes)
+    for bar in range(min(ROLL_EVERY_BARS, bars) - 1, bars, ROLL_EVERY_BARS):
+        low, high = bar * steps_per_bar + steps_per_bar // 2, (bar + 1) * steps_per_bar
+        hats = {out[i].start: i for i in range(len(out))
+                if out[i].pitch in CLOSED_HATS and low <= out[i].start < high and free[out[i].start]}  # fmt: skip
+        if not hats:
+            continue
+        start = sorted(hats)[int(rng.integers(len(hats)))]
+        followed = start + 1 in hats
+        # Two strokes leave a 32nd gap to the next hat only when one follows; three always roll.
+        strokes = int(rng.choice(ROLL_STROKES)) if followed else ROLL_STROKES[-1]
+        out[hats[start]] = replace(out[hats[start]], strokes=strokes)
+        if followed and rng.random() < 0.5:
+            out[hats[start + 1]] = replace(out[hats[start + 1]], strokes=strokes)
+    return out
+
+
+def _keep_strokes(notes: list[ClipNote], forced: Forced) -> list[ClipNote]:
+    """Kept steps keep their rolls: the step decoder knows onsets, not strokes."""
+    strokes = {(n.start, n.pitch): n.strokes for n in forced.notes if n.strokes > 1}
+    if not strokes:
+        return notes
+    mask = forced.mask
+    return [replace(n, strokes=strokes[(n.start, n.pitch)])
+            if (n.start, n.pitch) in strokes and n.start < len(mask) and mask[n.start] else n
+            for n in notes]  # fmt: skip
