@@ -60,6 +60,8 @@ PIANO_ROLL_PROMPTS = (
     "house groove with bass and chords, 124 bpm, 4 bars",
     "warm evolving pad in D minor, 70 bpm, 4 bars",
     "singable pop melody in C major, 110 bpm, 4 bars",
+    "amapiano groove with log drum bass and keys in F minor, 112 bpm, 4 bars",
+    "uk drill beat with sliding 808, 142 bpm, 4 bars",
 )
 FAMILIES = {
     "piano": range(0, 8), "chromatic": range(8, 16), "organ": range(16, 24), "guitar": range(24, 32),

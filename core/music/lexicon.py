@@ -15,6 +15,7 @@ from types import MappingProxyType
 from promptdaw.core.music.spec import PART_ROLES
 
 __all__ = [
+    "BACKBEAT",
     "BASS_FOLLOWS_KICK",
     "DEMBOW",
     "DENSITY_WORDS",
@@ -23,6 +24,7 @@ __all__ = [
     "FOUR_ON_THE_FLOOR",
     "GENRES",
     "GM_FAMILIES",
+    "HAT_ROLLS",
     "IDIOMS",
     "IDIOM_DEFAULTS",
     "IDIOM_WORDS",
@@ -893,7 +895,8 @@ BASS_FOLLOWS_KICK = "bass_follows_kick"  # the bass (an 808) plays with the kick
 WALKING_BASS = "walking_bass"  # a bass note on every beat, moving by steps
 DEMBOW = "dembow"  # reggaeton's snare figure: the "and" of one and of two, and again in the bar's second half
 HAT_ROLLS = "hat_rolls"  # closed hats that break into 32nd or triplet rolls, as trap's do
-IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW, HAT_ROLLS)
+BACKBEAT = "backbeat"  # a snare or clap on beats 2 and 4 (on 3 in a half-time feel)
+IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW, HAT_ROLLS, BACKBEAT)
 
 #: Phrases naming an idiom -> its name.
 IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
@@ -924,31 +927,80 @@ IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
         "walking bassline": WALKING_BASS,
         "walking bass line": WALKING_BASS,
         "walking line": WALKING_BASS,
+        "walking upright bass": WALKING_BASS,
+        "walking double bass": WALKING_BASS,
+        "walking acoustic bass": WALKING_BASS,
+        "walking jazz bass": WALKING_BASS,
         "walks": WALKING_BASS,
         "dembow": DEMBOW,
         "dem bow": DEMBOW,
         **dict.fromkeys(
-            ("hat rolls", "hi hat rolls", "hihat rolls", "hi-hat rolls", "rolling hats", "rolling hi hats",
-             "rolling hihats", "rolling hi-hats", "triplet hats", "hat triplets", "hi hat triplets", "hi-hat triplets",
-             "triplet hi hats", "triplet hi-hats", "ratchet hats", "hat rolls and stutters", "trap hats"),
+            (
+                "hat rolls",
+                "hi hat rolls",
+                "hihat rolls",
+                "hi-hat rolls",
+                "rolling hats",
+                "rolling hi hats",
+                "rolling hihats",
+                "rolling hi-hats",
+                "triplet hats",
+                "hat triplets",
+                "hi hat triplets",
+                "hi-hat triplets",
+                "triplet hi hats",
+                "triplet hi-hats",
+                "ratchet hats",
+                "hat rolls and stutters",
+                "trap hats",
+            ),
             HAT_ROLLS,
+        ),
+        **dict.fromkeys(
+            (
+                "backbeat",
+                "back beat",
+                "snare on 2 and 4",
+                "snare on two and four",
+                "snares on 2 and 4",
+                "clap on 2 and 4",
+                "claps on 2 and 4",
+                "clap on two and four",
+                "claps on two and four",
+                "snare on the 3",
+                "snare on three",
+                "snare on beat 3",
+            ),
+            BACKBEAT,
         ),
     }
 )
+#: Genres whose drums keep a snare or clap on the backbeat (beat 3 in the half-time ones,
+#: whose Genre.feel says so).
+_BACKBEAT_GENRES = (
+    "pop", "rock", "house", "disco", "edm", "trance", "hiphop", "lofi", "rnb", "funk", "dnb", "garage", "synthwave",
+    "kpop", "gospel", "blues", "country", "metal", "chiptune", "jerseyclub", "electro", "triphop", "citypop",
+    "newjackswing", "bluegrass", "trap", "drill", "phonk", "grime", "futurebass", "dubstep",
+)  # fmt: skip
+_GENRE_IDIOMS = {
+    "house": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+    "techno": (FOUR_ON_THE_FLOOR,),
+    "trance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+    "disco": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+    "reggaeton": (FOUR_ON_THE_FLOOR, DEMBOW),  # the dembow's kick lands on every beat
+    "trap": (BASS_FOLLOWS_KICK, HAT_ROLLS),
+    "hiphop": (BASS_FOLLOWS_KICK,),
+    "drill": (BASS_FOLLOWS_KICK, HAT_ROLLS),
+    "phonk": (BASS_FOLLOWS_KICK, HAT_ROLLS),
+    "hardstyle": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+    "psytrance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
+    "moombahton": (DEMBOW,),
+    "jazz": (WALKING_BASS,),
+}
 #: Idioms a genre keeps unless the prompt says otherwise (a prompt's own idioms are added to these).
 IDIOM_DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "house": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "techno": (FOUR_ON_THE_FLOOR,),
-        "trance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "disco": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "reggaeton": (FOUR_ON_THE_FLOOR, DEMBOW),  # the dembow's kick lands on every beat
-        "trap": (BASS_FOLLOWS_KICK, HAT_ROLLS),
-        "hiphop": (BASS_FOLLOWS_KICK,),
-        "drill": (BASS_FOLLOWS_KICK, HAT_ROLLS),
-        "phonk": (BASS_FOLLOWS_KICK, HAT_ROLLS),
-        "hardstyle": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "psytrance": (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT),
-        "moombahton": (DEMBOW,),
+        genre: (*_GENRE_IDIOMS.get(genre, ()), *((BACKBEAT,) if genre in _BACKBEAT_GENRES else ()))
+        for genre in sorted(set(_GENRE_IDIOMS) | set(_BACKBEAT_GENRES))
     }
 )

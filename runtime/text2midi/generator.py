@@ -8,8 +8,8 @@ what each role does in the music a producer knows: a part's random draws come ro
 every bar (two for a melody), so a groove, riff or motif repeats wherever the network's
 probabilities do and changes where they change (fills, cadences); pads hold their chord;
 melodies move mostly by step within a singer's range; the prompt's and genre's idioms
-(four on the floor, open hats on the off-beats, the dembow, a bass locked to the kick, a
-walking bass).
+(four on the floor, a snare or clap on the backbeat, open hats on the off-beats, the dembow,
+hi-hat rolls, a bass locked to the kick, a walking bass).
 Steps of an existing clip can be *forced* (kept as they are while the network listens),
 which is how variation, continuation and regeneration of one part or bar range work.
 """
@@ -24,6 +24,7 @@ import numpy as np
 
 from promptdaw.core.clip import Clip, ClipNote, ClipTrack
 from promptdaw.core.music.lexicon import (
+    BACKBEAT,
     BASS_FOLLOWS_KICK,
     DEMBOW,
     FOUR_ON_THE_FLOOR,
@@ -77,6 +78,8 @@ KICK = 36  # GM bass drum 1
 KICK_INDEX = KICK - ROLE_BASE["drums"]
 OPEN_HAT = 46
 SNARE = 38
+#: What may play a backbeat: acoustic snare, hand clap, electric snare (GM).
+BACKBEAT_DRUMS = (38, 39, 40)
 #: The dembow's snare in a 4/4 bar of sixteenths: 3 + 3 + 2, twice (beats 0.75, 1.5, 2.75, 3.5).
 DEMBOW_STEPS = frozenset({3, 6, 11, 14})
 FOUR_FOUR_BEATS = {0, 4, 8, 12}
@@ -98,7 +101,7 @@ KICK_LOCK_CHANCE = 0.9
 OFF_KICK_SHARE = 0.1
 #: How strongly lines lean towards the key's stable tones (tonic, fifth, third).
 KEY_BIAS_POWER = 1.0
-SOLO_KEY_BIAS_POWER = 2.5
+SOLO_KEY_BIAS_POWER = 4.0
 #: A solo line's chance of the chord's third, as a share of its likeliest note's.
 SOLO_THIRD_SHARE = 1.0
 
@@ -216,12 +219,14 @@ class MidiGenerator:
         drums = np.array([RULES[r].pitches == "drums" for r in roles])
         # A line heard alone (no other pitched part) must state the key by itself: lean harder.
         solo = sum(RULES[r].pitches != "drums" for r in roles) == 1
-        power = SOLO_KEY_BIAS_POWER if solo else KEY_BIAS_POWER
-        bias = np.stack([self._key_bias(spec, role, pitches[b], power) for b, role in enumerate(roles)])
+        # An arp plays chord tones only: it needs no more than the usual lean.
+        powers = [SOLO_KEY_BIAS_POWER if solo and role != "arp" else KEY_BIAS_POWER for role in roles]
+        bias = np.stack([self._key_bias(spec, role, pitches[b], powers[b]) for b, role in enumerate(roles)])
         spb = spec.steps_per_bar
         scale = tuple(scale_pitch_classes(spec.key_tonic, spec.key_mode))
         beats = set(beat_steps(spec.meter))
         offbeats = _offbeat_steps(spec.meter)
+        backbeats = _backbeat_steps(spec.meter, spec.feel) if BACKBEAT in spec.idioms else set()
         idioms = set(spec.idioms)
         # The draws each part reuses every cycle, and the order parts are played in within a step:
         # drums first, so that a bass can follow this step's kick.
@@ -261,6 +266,8 @@ class MidiGenerator:
                     )  # fmt: skip
                     if role == "drums":
                         starts = _drum_idioms(starts, t % spb, beats, offbeats, idioms)
+                        if t % spb in backbeats:
+                            starts = _backbeat(starts, onset_p[b])
                     if len(starts):
                         lines[b].played(int(pitches[b][starts[-1]]))
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
@@ -549,6 +556,24 @@ def _offbeat_steps(meter: tuple[int, int]) -> set[int]:
     steps = meter[0] * 16 // meter[1]
     bounds = [*beats, steps]
     return {(a + b) // 2 for a, b in itertools.pairwise(bounds) if b - a >= 2}
+
+
+def _backbeat_steps(meter: tuple[int, int], feel: str) -> set[int]:
+    """Steps of the backbeat: beats 2 and 4 (of 4/4, or 12/8's dotted quarters), beat 3 in a
+    half-time feel; none in meters without one."""
+    beats = beat_steps(meter)
+    if len(beats) != 4:
+        return set()
+    return {beats[2]} if feel == "half-time" else {beats[1], beats[3]}
+
+
+def _backbeat(starts: np.ndarray, onset_p: np.ndarray) -> np.ndarray:
+    """A backbeat step keeps the snare or clap the network played; without one, it gets the one
+    the network finds likeliest here."""
+    indices = [d - ROLE_BASE["drums"] for d in BACKBEAT_DRUMS]
+    if np.isin(starts, indices).any():
+        return starts
+    return np.union1d(starts, [max(indices, key=lambda i: onset_p[i])])
 
 
 def _drum_idioms(
