@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include <sys/stat.h>
 #include <zmq.h>
 
 namespace promptdaw {
@@ -27,6 +28,30 @@ std::string zmqError(const char* what)
 Client::Client(std::string endpoint, CurveKeys keys) : fEndpoint(std::move(endpoint)), fKeys(std::move(keys)) {}
 
 Client::~Client() { close(); }
+
+const std::string& Client::key()
+{
+    if (!fGivenKey.empty())
+        return fGivenKey;
+    const std::string path = connectionFilePath(fEndpoint);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+    {
+        fFileKey.clear();
+        fFileStamp = -1;
+        fKeyError = "no connection file " + path + " (the daemon is not running, or runs as another user)";
+        return fFileKey;
+    }
+    const long long stamp = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec + st.st_size;
+    if (stamp != fFileStamp)
+    {
+        fFileStamp = stamp;
+        fFileKey.clear();
+        if (!readConnectionFile(path, fFileKey, fKeyError))
+            fFileKey.clear();
+    }
+    return fFileKey;
+}
 
 bool Client::open(std::string& error)
 {
@@ -90,7 +115,7 @@ void Client::close() noexcept
     fContext = nullptr;
 }
 
-Client::Status Client::send(const Frames& frames, int waitMs, std::string& error)
+Client::Status Client::send(const Frames& body, int waitMs, std::string& error)
 {
     if (fSocket == nullptr && !open(error))
         return Status::Failed;
@@ -106,6 +131,15 @@ Client::Status Client::send(const Frames& frames, int waitMs, std::string& error
         error = "no daemon answers at " + fEndpoint;
         return Status::Timeout;
     }
+    // Read after the connection is up: a daemon writes its connection file as soon as it listens.
+    const std::string& signingKey = key();
+    if (signingKey.empty())
+    {
+        // Nothing would answer an unsigned message: report it as the daemon not being there (yet).
+        error = "no daemon answers at " + fEndpoint + ": " + fKeyError;
+        return Status::Timeout;
+    }
+    const Frames frames = sign(signingKey, body);
     for (size_t i = 0; i < frames.size(); ++i)
     {
         const int flags = ZMQ_DONTWAIT | (i + 1 < frames.size() ? ZMQ_SNDMORE : 0);
@@ -154,6 +188,8 @@ Client::Status Client::receive(Reply& reply, int timeoutMs, std::string& error)
         more = zmq_msg_more(&msg);
         zmq_msg_close(&msg);
     }
+    if (!verify(key(), frames))
+        return Status::Timeout; // not from our daemon (or not signed): dropped, as the daemon does
     if (!decodeReply(std::move(frames), reply, error))
         return Status::Failed;
     return Status::Ok;

@@ -3,6 +3,11 @@
  *
  * Owned by exactly one thread (the plugin's worker, or a test executable); not thread-safe.
  * Nothing blocks longer than the time-out it is given, and nothing throws.
+ *
+ * Every message is signed with the daemon's key (docs/protocol.md, "Signatures"): the key given
+ * with setKey() (a remote daemon's, kept in the plugin's state), else the one in the connection
+ * file the daemon writes for its endpoint (connectionFilePath()), re-read whenever that file
+ * changes, so a restarted daemon's new key is picked up. Replies not signed with it are dropped.
  */
 
 #pragma once
@@ -42,17 +47,30 @@ public:
     /** Closes the socket; pending messages are dropped (linger 0). */
     void close() noexcept;
 
-    /** Sends one message, waiting at most `waitMs` for a connection to the daemon. The socket
-        only queues messages for a connected daemon, so "no daemon" is a Timeout here. */
+    /** Signs with `key` (a remote daemon's, from its connection file) instead of the local
+        connection file's; empty goes back to the file. */
+    void setKey(std::string key) { fGivenKey = std::move(key); }
+
+    /** Signs and sends one message (header and buffers), waiting at most `waitMs` for a connection
+        to the daemon. The socket only queues messages for a connected daemon, so "no daemon" is a
+        Timeout here, as is a daemon without a connection file (not started yet: no key to sign with). */
     Status send(const Frames& frames, int waitMs, std::string& error);
     Status send(const Request& request, int waitMs, std::string& error);
 
-    /** Waits at most `timeoutMs` for one message. A message that breaks the protocol is Failed. */
+    /** Waits at most `timeoutMs` for one message. A message that breaks the protocol is Failed; one
+        not signed with our key is dropped (Timeout, as if none came). */
     Status receive(Reply& reply, int timeoutMs, std::string& error);
 
 private:
+    /** The key to sign with: the given one, else the connection file's (re-read when it changed). */
+    const std::string& key();
+
     std::string fEndpoint;
     CurveKeys fKeys;
+    std::string fGivenKey;
+    std::string fFileKey;
+    long long fFileStamp = -1; ///< the connection file's mtime (ns) and size when fFileKey was read
+    std::string fKeyError;
     void* fContext = nullptr;
     void* fSocket = nullptr;
 };

@@ -290,6 +290,40 @@ bool finishClip(ClipData& clip, std::string& problem)
     return true;
 }
 
+// ---------------------------------------------------------------------------------- parts
+
+std::vector<ClipPart> clipParts(const ClipData& clip)
+{
+    const Json* list = nullptr;
+    if (clip.result.contains("tracks") && clip.result["tracks"].is_array())
+        list = &clip.result["tracks"];
+    else if (clip.result.contains("spec") && clip.result["spec"].is_object() && clip.result["spec"].contains("parts")
+             && clip.result["spec"]["parts"].is_array())
+        list = &clip.result["spec"]["parts"];
+    std::vector<ClipPart> parts;
+    if (list == nullptr)
+        return parts;
+    int pitched = 0;
+    for (const Json& item : *list)
+    {
+        if (!item.is_object() || !item.contains("role") || !item["role"].is_string())
+            continue;
+        ClipPart part;
+        part.role = item["role"].get<std::string>();
+        // core/clip.py's clip_to_midi: drums on channel 10, the rest on 1, 2, 3 ... skipping 10
+        if (part.role == "drums")
+            part.channel = 9;
+        else
+        {
+            part.pitchedIndex = pitched;
+            part.channel = pitched >= 9 ? pitched + 1 : pitched;
+            ++pitched;
+        }
+        parts.push_back(part);
+    }
+    return parts;
+}
+
 // ---------------------------------------------------------------------------------- state
 
 std::string clipToState(const ClipData& clip)

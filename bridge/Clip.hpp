@@ -100,6 +100,18 @@ struct ClipRequest {
     int rootNote = 48;
 };
 
+/** A part of a MIDI clip as the daemon writes it: one track per part, drums on channel 10 (9),
+    the others on channels 0, 1, 2 ... in track order. */
+struct ClipPart {
+    std::string role;    ///< "drums", "bass", ...
+    int channel = 0;     ///< 0-based MIDI channel
+    int pitchedIndex = -1; ///< 0, 1, 2 ... among the parts that are not drums; -1 for drums
+};
+
+/** The clip's parts from its result (`tracks`, else `spec.parts`), in track order; empty when
+    the result names none. */
+std::vector<ClipPart> clipParts(const ClipData& clip);
+
 /** Builds a clip from a `generate-*` result reply. */
 bool clipFromReply(const ClipRequest& request, const Reply& reply, ClipData& clip, std::string& problem);
 

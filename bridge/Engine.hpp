@@ -24,6 +24,8 @@ namespace promptdaw {
 struct TransportInfo {
     bool playing = false;
     bool bbtValid = false;      ///< bar/beat/tick and tempo are meaningful
+    bool tempoKnown = false;    ///< TransportMailbox::read(): bpm and meter are the host's, from
+                                ///< this block or the last one that had them
     double bpm = 120.0;         ///< quarter notes per minute
     double beatsPerBar = 4.0;   ///< time signature numerator
     double beatType = 4.0;      ///< time signature denominator

@@ -8,7 +8,9 @@
  * non-real-time mutex). The audio thread never allocates, frees, locks or waits here.
  *
  * TransportMailbox: the audio thread writes the host transport each block (a sequence lock
- * over atomics); the worker reads a consistent copy when it builds a request.
+ * over atomics); the worker reads a consistent copy when it builds a request. Tempo and meter
+ * are the last the host gave: a block without them (some hosts send them only while playing)
+ * keeps those of an earlier one.
  */
 
 #pragma once
@@ -81,9 +83,13 @@ public:
         std::atomic_thread_fence(std::memory_order_release);
         fPlaying.store(t.playing, std::memory_order_relaxed);
         fBbtValid.store(t.bbtValid, std::memory_order_relaxed);
-        fBpm.store(t.bpm, std::memory_order_relaxed);
-        fBeatsPerBar.store(t.beatsPerBar, std::memory_order_relaxed);
-        fBeatType.store(t.beatType, std::memory_order_relaxed);
+        if (t.bbtValid && t.bpm > 0.0 && t.beatsPerBar > 0.0 && t.beatType > 0.0)
+        {
+            fTempoKnown.store(true, std::memory_order_relaxed);
+            fBpm.store(t.bpm, std::memory_order_relaxed);
+            fBeatsPerBar.store(t.beatsPerBar, std::memory_order_relaxed);
+            fBeatType.store(t.beatType, std::memory_order_relaxed);
+        }
         fBar.store(t.bar, std::memory_order_relaxed);
         fBeat.store(t.beat, std::memory_order_relaxed);
         fSampleRate.store(sampleRate, std::memory_order_relaxed);
@@ -102,6 +108,7 @@ public:
                 continue;
             t.playing = fPlaying.load(std::memory_order_relaxed);
             t.bbtValid = fBbtValid.load(std::memory_order_relaxed);
+            t.tempoKnown = fTempoKnown.load(std::memory_order_relaxed);
             t.bpm = fBpm.load(std::memory_order_relaxed);
             t.beatsPerBar = fBeatsPerBar.load(std::memory_order_relaxed);
             t.beatType = fBeatType.load(std::memory_order_relaxed);
@@ -117,7 +124,7 @@ public:
 
 private:
     std::atomic<uint32_t> fSequence{0};
-    std::atomic<bool> fPlaying{false}, fBbtValid{false};
+    std::atomic<bool> fPlaying{false}, fBbtValid{false}, fTempoKnown{false};
     std::atomic<double> fBpm{120.0}, fBeatsPerBar{4.0}, fBeatType{4.0}, fSampleRate{0.0};
     std::atomic<int32_t> fBar{1}, fBeat{1};
 };

@@ -54,7 +54,9 @@ const char* jobName(int j)
 enum StateRole {
     kSetting,  ///< a field of promptdaw::Settings: stored here, saved by the host through getState()
     kClip,     ///< the generated clip: saved by the host too, decoded and played when restored
-    kCommand,  ///< one-shot (its description says "Trigger"): acts, is never stored, saves as ""
+    kHistory,  ///< the session's last results: saved by the host too, restored without playing any
+    kCommand,  ///< one-shot (its description says "Trigger"): acts, is never stored, saves as "";
+               ///< host-writable, so LV2 hosts can send it (patch:Set) like the settings
     kReadOnly, ///< made by getState(); a value set is ignored
 };
 
@@ -67,8 +69,9 @@ struct StateInfo {
     StateRole role;
 };
 
-// Indexed by the States enum. Saved sessions store values under these keys: renaming one
-// loses that setting in every project saved before.
+// Indexed by the States enum. Saved sessions store values under these keys, and hosts and scripts
+// set them (docs/bridge.md lists them): renaming one loses that setting in every project saved
+// before and breaks those scripts.
 const StateInfo kStates[kStateCount] = {
     {"prompt", "Prompt", "", kStateIsHostWritable, "What to generate, in words", kSetting},
     {"mode", "Mode", "loop", kStateIsHostWritable, "sample, loop or midi", kSetting},
@@ -85,11 +88,24 @@ const StateInfo kStates[kStateCount] = {
      kSetting},
     {"host_tempo", "Follow host tempo", "1", kStateIsHostWritable,
      "1: requests carry the host's tempo and meter (loops fit the project); 0: the prompt decides", kSetting},
+    {"regen_part", "Part to regenerate", "all", kStateIsHostWritable,
+     "Regenerate: a part's role (drums, bass, chords, ...), or all", kSetting},
+    {"regen_bars", "Bars to regenerate", "", kStateIsHostWritable,
+     "Regenerate: a bar (2) or a range (2-3), 1-based; empty for the whole clip", kSetting},
+    {"daemon_key", "Daemon key", "", kStateIsHostWritable,
+     "A remote daemon's signing key (the key in its connection file); empty: read this machine's file", kSetting},
     {"clip", "Clip", "", kStateIsOnlyForDSP, "The generated clip (JSON with base64 audio and MIDI)", kClip},
-    {"generate", "Generate", "", 0, "Trigger: any non-empty value sends a request", kCommand},
-    {"cancel", "Cancel", "", 0, "Trigger: cancel the running request", kCommand},
-    {"export", "Export", "", 0, "Trigger: write the clip into the library folder", kCommand},
-    {"connect", "Connect", "", 0, "Trigger: check the daemon now, starting it if configured", kCommand},
+    {"history", "History", "", kStateIsOnlyForDSP, "The last results and favourites (JSON)", kHistory},
+    {"generate", "Generate", "", kStateIsHostWritable, "Trigger: any non-empty value sends a request", kCommand},
+    {"cancel", "Cancel", "", kStateIsHostWritable, "Trigger: cancel the running request", kCommand},
+    {"export", "Export", "", kStateIsHostWritable, "Trigger: write the clip into the library folder", kCommand},
+    {"connect", "Connect", "", kStateIsHostWritable, "Trigger: check the daemon now, starting it if configured", kCommand},
+    {"regenerate", "Regenerate", "", kStateIsHostWritable,
+     "Trigger: regenerate the part and bars set above of the MIDI clip", kCommand},
+    {"history_back", "Previous result", "", kStateIsHostWritable, "Trigger: play the previous result", kCommand},
+    {"history_forward", "Next result", "", kStateIsHostWritable, "Trigger: play the next result", kCommand},
+    {"favourite", "Keep", "", kStateIsHostWritable, "1: keep the current result in the history; 0: unmark it",
+     kCommand},
     {"status", "Status", "", kStateIsOnlyForDSP, "Read-only JSON status", kReadOnly},
 };
 
@@ -111,7 +127,8 @@ PromptdawPlugin::PromptdawPlugin() : Plugin(kParamCount, 0, kStateCount)
     if (isDummyInstance())
         return;
     fWorker = std::make_unique<promptdaw::Worker>(
-        [this](std::shared_ptr<const ClipData> clip) { publishClip(std::move(clip), std::string()); }, fTransport);
+        [this](std::shared_ptr<const ClipData> clip) { publishClip(std::move(clip), std::string(), true); }, fTransport,
+        [this] { return settings(); });
     fWorker->setSampleRate(getSampleRate());
     fWorker->start();
     fEngine.prepare(getSampleRate());
@@ -148,6 +165,18 @@ void PromptdawPlugin::initParameter(uint32_t index, Parameter& parameter)
         parameter.ranges.max = 1.f;
         parameter.ranges.def = 1.f;
         break;
+    case kParamGenerate:
+        // Not kParameterIsTrigger: DPF 1.6's VST3 wrapper never passes a trigger's value to the
+        // plugin. A plain boolean works alike in every format; run() acts on its rising edge.
+        parameter.hints = kParameterIsAutomatable | kParameterIsBoolean | kParameterIsInteger;
+        parameter.name = "Generate";
+        parameter.symbol = "generate";
+        parameter.description = "Momentary: going from 0 to 1 sends a request with the current settings "
+                                "(set it back to 0 before the next)";
+        parameter.ranges.min = 0.f;
+        parameter.ranges.max = 1.f;
+        parameter.ranges.def = 0.f;
+        break;
     case kParamConnection:
         parameter.hints = kParameterIsOutput | kParameterIsInteger;
         parameter.name = "Daemon connection";
@@ -178,6 +207,15 @@ void PromptdawPlugin::initParameter(uint32_t index, Parameter& parameter)
         parameter.symbol = "playhead";
         parameter.ranges.max = 1.f;
         break;
+    case kParamHostBpm:
+        // What a request would carry, so that a host, a user and a test can see the plugin follows
+        // the project before pressing Generate (hosts that send the tempo only when it changes included).
+        parameter.hints = kParameterIsOutput;
+        parameter.name = "Host tempo";
+        parameter.symbol = "host_bpm";
+        parameter.unit = "BPM";
+        parameter.ranges.max = 999.f;
+        break;
     }
 }
 
@@ -201,11 +239,13 @@ float PromptdawPlugin::getParameterValue(uint32_t index) const
     {
     case kParamGain: return fGainDb.load(std::memory_order_relaxed);
     case kParamAudition: return fAudition.load(std::memory_order_relaxed);
+    case kParamGenerate: return fGenerate.load(std::memory_order_relaxed);
     case kParamConnection: return fWorker ? float(fWorker->connection()) : 0.f;
     case kParamJob: return fWorker ? float(fWorker->job()) : 0.f;
     case kParamProgress: return fWorker ? fWorker->progress() : 0.f;
     case kParamClipKind: return float(fClipKind.load(std::memory_order_relaxed));
     case kParamPlayhead: return fPlayhead.load(std::memory_order_relaxed);
+    case kParamHostBpm: return fHostBpm.load(std::memory_order_relaxed);
     default: return 0.f;
     }
 }
@@ -221,6 +261,13 @@ void PromptdawPlugin::setParameterValue(uint32_t index, float value)
     case kParamAudition:
         fAudition.store(value >= 0.5f ? 1.f : 0.f, std::memory_order_relaxed);
         break;
+    case kParamGenerate: {
+        // Counted here, not only compared in run(): a 0-1-0 pulse shorter than a block still counts.
+        const float before = fGenerate.exchange(value >= 0.5f ? 1.f : 0.f, std::memory_order_relaxed);
+        if (value >= 0.5f && before < 0.5f)
+            fGenerateRises.fetch_add(1, std::memory_order_release);
+        break;
+    }
     }
 }
 
@@ -242,6 +289,13 @@ String PromptdawPlugin::getState(const char* key) const
     case kStateAutostart: return String(s.autostart ? "1" : "0");
     case kStateLibrary: return String(s.library.c_str());
     case kStateHostTempo: return String(s.hostTempo ? "1" : "0");
+    case kStateRegenPart: return String(s.regenPart.empty() ? "all" : s.regenPart.c_str());
+    case kStateRegenBars: return String(s.regenBars.c_str());
+    case kStateDaemonKey: return String(s.daemonKey.c_str());
+    case kStateHistory: {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        return String(fHistoryState.c_str());
+    }
     case kStateClip: {
         std::lock_guard<std::mutex> lock(fClipMutex);
         return String(fLatestClipState.c_str());
@@ -264,6 +318,7 @@ void PromptdawPlugin::setState(const char* key, const char* value)
         {
         case kSetting: applySetting(index, v); break;
         case kClip: restoreClip(v); break;
+        case kHistory: restoreHistory(v); break;
         case kCommand: runCommand(index, v); break;
         case kReadOnly: break;
         }
@@ -304,6 +359,9 @@ void PromptdawPlugin::applySetting(int index, const std::string& v)
         case kStateAutostart: s.autostart = v != "0" && v != "false"; reconfigure = true; break;
         case kStateLibrary: s.library = v; reconfigure = true; break;
         case kStateHostTempo: s.hostTempo = v != "0" && v != "false"; break;
+        case kStateRegenPart: s.regenPart = v == "all" ? std::string() : v; break;
+        case kStateRegenBars: s.regenBars = v; break;
+        case kStateDaemonKey: s.daemonKey = v; reconfigure = true; break;
         }
         if (reconfigure)
             snapshot = s;
@@ -333,7 +391,7 @@ void PromptdawPlugin::restoreClip(const std::string& text)
     std::shared_ptr<const ClipData> published;
     if (clip->kind != ClipKind::None)
         published = clip;
-    publishClip(published, published ? text : std::string()); // the text is already the state
+    publishClip(published, published ? text : std::string(), false); // the text is already the state
     fWorker->clipChanged(published, std::string());
 }
 
@@ -348,15 +406,79 @@ void PromptdawPlugin::runCommand(int index, const std::string& v)
     case kStateCancel: fWorker->cancel(); break;
     case kStateExport: fWorker->exportClip(latestClip(), settings()); break;
     case kStateConnect: fWorker->connect(settings()); break;
+    case kStateRegenerate: fWorker->regenerate(latestClip(), settings()); break;
+    case kStateHistoryBack: browseHistory(-1); break;
+    case kStateHistoryForward: browseHistory(+1); break;
+    case kStateFavourite: {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        if (fHistory.setFavourite(v != "0" && v != "false"))
+            fHistoryState = fHistory.toState();
+        break;
+    }
     }
 }
 
-void PromptdawPlugin::publishClip(std::shared_ptr<const ClipData> clip, std::string text)
+void PromptdawPlugin::restoreHistory(const std::string& text)
+{
+    if (!fWorker)
+        return;
+    std::string problem;
+    bool read = false;
+    {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        if (text == fHistoryState)
+            return; // the host handing back what it just saved
+        try
+        {
+            read = fHistory.fromState(text, problem);
+        }
+        catch (const std::exception& e) // a field of the wrong type
+        {
+            problem = e.what();
+        }
+        if (read)
+            fHistoryState = fHistory.toState();
+    }
+    // Restoring a history plays nothing: the `clip` state says what plays.
+    if (!read)
+        fWorker->clipChanged(latestClip(), "the saved history could not be read: " + problem);
+}
+
+void PromptdawPlugin::browseHistory(int step)
+{
+    std::shared_ptr<const ClipData> clip;
+    std::string text;
+    {
+        std::lock_guard<std::mutex> lock(fClipMutex);
+        if (!fHistory.move(step))
+            return;
+        clip = fHistory.current()->clip;
+        text = fHistory.current()->text;
+        fHistoryState = fHistory.toState();
+    }
+    publishClip(clip, std::move(text), false);
+    if (fWorker)
+        fWorker->clipChanged(clip, std::string());
+}
+
+HistoryInfo PromptdawPlugin::historyInfo() const
+{
+    std::lock_guard<std::mutex> lock(fClipMutex);
+    const promptdaw::History::Entry* current = fHistory.current();
+    return {int(fHistory.size()), fHistory.index(), current != nullptr && current->favourite, int(fHistory.favourites())};
+}
+
+void PromptdawPlugin::publishClip(std::shared_ptr<const ClipData> clip, std::string text, bool newResult)
 {
     // Serialized once here (off the audio thread) so that saving a project is a copy.
     if (clip && text.empty())
         text = promptdaw::clipToState(*clip);
     std::lock_guard<std::mutex> lock(fClipMutex);
+    if (newResult && clip)
+    {
+        fHistory.add(clip, text);
+        fHistoryState = fHistory.toState();
+    }
     fLatestClip = clip;
     fLatestClipState = std::move(text);
     fExchange.publish(new ClipHandle{std::move(clip)});
@@ -429,10 +551,12 @@ std::string PromptdawPlugin::statusJson() const
     }
     else
         j["clip"] = nullptr;
+    const HistoryInfo h = historyInfo();
+    j["history"] = {{"size", h.size}, {"index", h.index}, {"favourite", h.favourite}, {"favourites", h.favourites}};
     promptdaw::TransportInfo t;
     double sampleRate = 0.0;
     if (fTransport.read(t, sampleRate))
-        j["transport"] = {{"playing", t.playing}, {"bbt_valid", t.bbtValid}, {"bpm", t.bpm},
+        j["transport"] = {{"playing", t.playing}, {"bbt_valid", t.bbtValid}, {"tempo_known", t.tempoKnown}, {"bpm", t.bpm},
                           {"meter", std::to_string(int(t.beatsPerBar)) + "/" + std::to_string(int(t.beatType))},
                           {"sample_rate", sampleRate}};
     else
@@ -499,8 +623,18 @@ void PromptdawPlugin::run(const float**, float** outputs, uint32_t frames, const
         t.beat = pos.bbt.beat;
         t.tick = pos.bbt.tick;
         t.ticksPerBeat = pos.bbt.ticksPerBeat;
+        if (pos.bbt.beatsPerMinute > 0.0)
+            fHostBpm.store(float(pos.bbt.beatsPerMinute), std::memory_order_relaxed);
     }
     fTransport.write(t, getSampleRate());
+
+    // The Generate parameter: a rise since the last block asks the worker for a request (one
+    // atomic store). Rises before the first block are a restored session's saved value, not a press.
+    const uint32_t rises = fGenerateRises.load(std::memory_order_acquire);
+    if (rises != fGenerateRisesSeen && fRanOnce && fWorker)
+        fWorker->requestGenerate();
+    fGenerateRisesSeen = rises;
+    fRanOnce = true;
 
     uint32_t count = 0;
     for (uint32_t i = 0; i < midiEventCount && count < kMaxMidiIn; ++i)

@@ -22,9 +22,18 @@
 #include "Clip.hpp"
 #include "Engine.hpp"
 #include "Exchange.hpp"
+#include "History.hpp"
 #include "Worker.hpp"
 
 START_NAMESPACE_DISTRHO
+
+/** Where the history stands, for the UI and the status. */
+struct HistoryInfo {
+    int size = 0;
+    int index = -1;        ///< 0-based; -1 when empty
+    bool favourite = false; ///< the current result is kept
+    int favourites = 0;
+};
 
 class PromptdawPlugin : public Plugin, private promptdaw::MidiSink {
 public:
@@ -37,7 +46,9 @@ public:
     uint64_t statusVersion() const noexcept;
     /** For the UI and tests: the settings now in effect. */
     promptdaw::Settings settings() const;
-    /** The `status` state: JSON of connection, request, clip, transport. */
+    /** For the UI: where the history stands. */
+    HistoryInfo historyInfo() const;
+    /** The `status` state: JSON of connection, request, clip, history, transport. */
     std::string statusJson() const;
 
 protected:
@@ -63,7 +74,7 @@ protected:
 
     // ------------------------------------------------------------------------------ init
 
-    /** Parameters: gain and audition in; connection, job, progress, clip kind, playhead out. */
+    /** Parameters: gain, audition and generate in; connection, job, progress, clip kind, playhead, host tempo out. */
     void initParameter(uint32_t index, Parameter& parameter) override;
     /** States: settings, the clip, commands and the read-only status (see DistrhoPluginInfo.h). */
     void initState(uint32_t index, State& state) override;
@@ -99,8 +110,13 @@ private:
     /** A command (a States index) for the worker, made from the settings now in effect.
         Nothing is stored: an empty value, what a restored session hands back, does nothing. */
     void runCommand(int index, const std::string& value);
-    /** Hands `clip` to the audio thread; `text` is its state text when already known. */
-    void publishClip(std::shared_ptr<const promptdaw::ClipData> clip, std::string text);
+    /** Hands `clip` to the audio thread; `text` is its state text when already known. A new
+        result (from the daemon) also goes into the history. */
+    void publishClip(std::shared_ptr<const promptdaw::ClipData> clip, std::string text, bool newResult);
+    /** The `history` state: the saved results, restored without changing what plays. */
+    void restoreHistory(const std::string& text);
+    /** Plays the result `step` away in the history (-1 back, +1 forward). */
+    void browseHistory(int step);
     /** The clip last published (a copy under fClipMutex). */
     std::shared_ptr<const promptdaw::ClipData> latestClip() const;
 
@@ -110,13 +126,17 @@ private:
     promptdaw::Engine fEngine;
     promptdaw::ClipHandle* fCurrent = nullptr;
     promptdaw::MidiInEvent fMidiIn[kMaxMidiIn];
+    uint32_t fGenerateRisesSeen = 0;
+    bool fRanOnce = false;
 
     // lock-free hand-over
     promptdaw::ClipExchange fExchange;
     promptdaw::TransportMailbox fTransport;
-    std::atomic<float> fGainDb{0.f}, fGain{1.f}, fAudition{1.f};
+    std::atomic<float> fGainDb{0.f}, fGain{1.f}, fAudition{1.f}, fGenerate{0.f};
+    std::atomic<uint32_t> fGenerateRises{0}; ///< rising edges of the Generate parameter so far
     std::atomic<int> fClipKind{0};
     std::atomic<float> fPlayhead{0.f};
+    std::atomic<float> fHostBpm{0.f}; ///< 0 until the host gives a tempo
 
     // non-real-time threads
     mutable std::mutex fSettingsMutex;
@@ -124,6 +144,8 @@ private:
     mutable std::mutex fClipMutex;
     std::shared_ptr<const promptdaw::ClipData> fLatestClip;
     std::string fLatestClipState;
+    promptdaw::History fHistory;  ///< under fClipMutex
+    std::string fHistoryState;    ///< fHistory.toState(), made when it changes (saving is a copy)
     std::unique_ptr<promptdaw::Worker> fWorker;
 
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(PromptdawPlugin)

@@ -40,6 +40,25 @@ std::string trimTo(const std::string& text, size_t chars)
     return text.size() <= chars ? text : text.substr(0, chars - 3) + "...";
 }
 
+/** The Key control's choices: "" (the prompt decides), then C major, C minor, C# major ... B minor.
+    No host hands DPF plugins a project key (see docs/bridge.md), so there is no "follow the project". */
+constexpr int kKeyChoices = 25;
+
+std::string keyChoice(int index)
+{
+    if (index <= 0 || index >= kKeyChoices)
+        return std::string();
+    return std::string(kNoteNames[(index - 1) / 2]) + ((index - 1) % 2 == 0 ? " major" : " minor");
+}
+
+int keyIndex(const std::string& key)
+{
+    for (int i = 1; i < kKeyChoices; ++i)
+        if (keyChoice(i) == key)
+            return i;
+    return 0;
+}
+
 } // namespace
 
 class PromptdawUI : public UI {
@@ -56,6 +75,9 @@ public:
             fBars = s.bars;
             fSeed = s.seed;
             fNote = std::max(0, promptdaw::parseNoteName(s.note));
+            fKey = keyIndex(s.key);
+            fRegenPart = s.regenPart;
+            readRegenBars(s.regenBars);
         }
         refreshStatus();
     }
@@ -92,6 +114,12 @@ protected:
             fSeed = v;
         else if (k == "note")
             fNote = std::max(0, promptdaw::parseNoteName(v));
+        else if (k == "key")
+            fKey = keyIndex(v);
+        else if (k == "regen_part")
+            fRegenPart = v == "all" ? std::string() : v;
+        else if (k == "regen_bars")
+            readRegenBars(v);
         repaint();
     }
 
@@ -240,20 +268,20 @@ protected:
             promptdaw::ui::label(*this, {16, 356, W - 164, 28}, summary, colors::text(), 12.f);
         }
 
-        // messages: export path (a drag handle once there is a file), then the error line
-        fDragBox = fStatus.exported.empty() ? Box{} : Box{16, 386, W - 32, 22};
+        // messages: export paths (drag handles once there are files), then the error line. Audio (the
+        // mix and its stems) and MIDI are handles of their own: a DAW takes each onto its own kind of track.
+        splitExports(fStatus.exported, fAudioFiles, fMidiFiles);
+        const bool both = !fAudioFiles.empty() && !fMidiFiles.empty();
+        fDragBox = fStatus.exported.empty() ? Box{} : Box{16, 386, both ? W - 32 - 208 : W - 32, 22};
+        fMidiDragBox = both ? Box{W - 16 - 200, 386, 200, 22} : Box{};
         if (fDragBox.w > 0)
         {
-            beginPath();
-            roundedRect(fDragBox.x, fDragBox.y, fDragBox.w, fDragBox.h, 4);
-            strokeColor(fDragging ? colors::accent() : colors::border());
-            strokeWidth(1.f);
-            stroke();
-            const std::string outcome = fDragOutcome.empty() ? "" : "  [" + fDragOutcome + "]";
-            promptdaw::ui::label(*this, {fDragBox.x + 8, fDragBox.y, fDragBox.w - 16, fDragBox.h},
-                                 trimTo("drag onto a track: " + fStatus.exported.front() + outcome, 110), colors::text(), 11.f);
+            const std::vector<std::string>& files = fAudioFiles.empty() ? fMidiFiles : fAudioFiles;
+            dragHandle(fDragBox, "drag onto a track: " + files.front(), files);
         }
-        else if (!fStatus.message.empty())
+        if (fMidiDragBox.w > 0)
+            dragHandle(fMidiDragBox, "MIDI: " + fMidiFiles.front().substr(fMidiFiles.front().find_last_of('/') + 1), fMidiFiles);
+        if (fDragBox.w == 0 && !fStatus.message.empty())
             promptdaw::ui::label(*this, {16, 388, W - 32, 18}, trimTo(fStatus.message, 110), colors::dim(), 11.f);
         std::string error;
         if (!fStatus.errorMessage.empty())
@@ -264,6 +292,26 @@ protected:
             error = "no daemon answers: press Start daemon, or run `promptdaw serve`";
         if (!error.empty())
             promptdaw::ui::label(*this, {16, 408, W - 32, 22}, trimTo("! " + error, 115), colors::bad(), 12.f);
+
+        // Key and the history of results
+        const float y2 = 440;
+        float x2 = stepper(16, y2, "Key", fKey == 0 ? "auto" : keyChoice(fKey), fKeyDown, fKeyUp);
+        const HistoryInfo history = fPlugin != nullptr ? fPlugin->historyInfo() : HistoryInfo();
+        const std::string take = history.size == 0 ? "-" : std::to_string(history.index + 1) + "/" + std::to_string(history.size);
+        x2 = stepper(x2 + 24, y2, "Take", take, fTakeBack, fTakeForward);
+        fKeepBox = {x2 + 4, y2, 56, 26};
+        promptdaw::ui::button(*this, fKeepBox, history.favourite ? "Kept" : "Keep", history.favourite, history.size > 0);
+
+        // regenerate a part or bars of the MIDI clip
+        const float y3 = 474;
+        const bool midi = clip != nullptr && clip->hasMidi() && clip->kind == ClipKind::Midi;
+        const int clipBars = clip != nullptr && clip->bars > 0 ? clip->bars : 1;
+        const int from = std::clamp(fRegenFrom, 1, clipBars), to = fRegenTo == 0 ? clipBars : std::clamp(fRegenTo, from, clipBars);
+        x2 = stepper(16, y3, "Part", fRegenPart.empty() ? "all" : fRegenPart, fPartDown, fPartUp);
+        x2 = stepper(x2 + 24, y3, "From", std::to_string(from), fFromDown, fFromUp);
+        x2 = stepper(x2 + 12, y3, "To", std::to_string(to), fToDown, fToUp);
+        fRegenBox = {x2 + 12, y3, 112, 26};
+        promptdaw::ui::button(*this, fRegenBox, "Regenerate", false, midi && !running);
     }
 
     // ------------------------------------------------------------------------------ input
@@ -283,8 +331,10 @@ protected:
         }
         const double px = ev.pos.getX(), py = ev.pos.getY();
         fFocused = fPromptBox.contains(px, py);
-        if (fDragBox.w > 0 && fDragBox.contains(px, py))
+        if ((fDragBox.w > 0 && fDragBox.contains(px, py)) || (fMidiDragBox.w > 0 && fMidiDragBox.contains(px, py)))
         {
+            const bool midiHandle = fMidiDragBox.w > 0 && fMidiDragBox.contains(px, py);
+            fDragFiles = midiHandle || fAudioFiles.empty() ? fMidiFiles : fAudioFiles;
             fDragPending = true;  // a drag once the pointer moves a few pixels
             fPressX = px;
             fPressY = py;
@@ -317,6 +367,23 @@ protected:
                 seed += fSeedUp.contains(px, py) ? 1 : -1;
             setSeed(std::to_string(std::max(0LL, seed)));
         }
+        else if (fKeyDown.contains(px, py) || fKeyUp.contains(px, py))
+        {
+            fKey = (fKey + (fKeyUp.contains(px, py) ? 1 : kKeyChoices - 1)) % kKeyChoices;
+            setState("key", keyChoice(fKey).c_str());
+        }
+        else if (fTakeBack.contains(px, py))
+            trigger("history_back");
+        else if (fTakeForward.contains(px, py))
+            trigger("history_forward");
+        else if (fKeepBox.contains(px, py) && fPlugin != nullptr)
+            setState("favourite", fPlugin->historyInfo().favourite ? "0" : "1");
+        else if (fPartDown.contains(px, py) || fPartUp.contains(px, py))
+            stepPart(fPartUp.contains(px, py) ? 1 : -1);
+        else if (fFromDown.contains(px, py) || fFromUp.contains(px, py) || fToDown.contains(px, py) || fToUp.contains(px, py))
+            stepRegenBars(px, py);
+        else if (fRegenBox.contains(px, py) && currentJob() != kJobRunning)
+            trigger("regenerate");
         else
         {
             for (int i = 0; i < 3; ++i)
@@ -337,7 +404,7 @@ protected:
         {
             fDragPending = false;
             std::string error;
-            fDragging = fDrag.start(fStatus.exported, error);
+            fDragging = fDrag.start(fDragFiles, error);
             fDragOutcome = fDragging ? "" : error;
             repaint();
         }
@@ -403,6 +470,30 @@ private:
         return up.x + up.w;
     }
 
+    /** A drag handle for `files`: the text, trimmed to fit, then the outcome of their last drag. */
+    void dragHandle(const Box& box, const std::string& text, const std::vector<std::string>& files)
+    {
+        const bool mine = fDragFiles == files;
+        beginPath();
+        roundedRect(box.x, box.y, box.w, box.h, 4);
+        strokeColor(fDragging && mine ? colors::accent() : colors::border());
+        strokeWidth(1.f);
+        stroke();
+        const std::string outcome = fDragOutcome.empty() || !mine ? "" : " [" + fDragOutcome + "]";
+        const size_t fits = size_t(box.w / 6.2f);
+        promptdaw::ui::label(*this, {box.x + 8, box.y, box.w - 16, box.h},
+                             trimTo(text, fits > outcome.size() + 8 ? fits - outcome.size() : 8) + outcome, colors::text(), 11.f);
+    }
+
+    /** Exported paths: the MIDI files (.mid) apart from the audio (mix and stems), each in order. */
+    static void splitExports(const std::vector<std::string>& paths, std::vector<std::string>& audio, std::vector<std::string>& midi)
+    {
+        audio.clear();
+        midi.clear();
+        for (const std::string& path : paths)
+            (path.size() > 4 && path.compare(path.size() - 4, 4, ".mid") == 0 ? midi : audio).push_back(path);
+    }
+
     void drawWaveform(const ClipData& clip, const Box& box)
     {
         const size_t columns = clip.peaks.size() / 2;
@@ -457,6 +548,13 @@ private:
             strokeColor(colors::border());
             stroke();
         }
+        // one colour per part (by its channel), with a legend naming them
+        const std::vector<promptdaw::ClipPart> parts = promptdaw::clipParts(clip);
+        DGL::Color channelColor[16];
+        for (int ch = 0; ch < 16; ++ch)
+            channelColor[ch] = colors::part(ch > 9 ? ch - 1 : ch, ch == 9);
+        for (const promptdaw::ClipPart& part : parts)
+            channelColor[part.channel] = colors::part(part.pitchedIndex, part.pitchedIndex < 0);
         for (const promptdaw::PreviewNote& n : clip.notes)
         {
             const float nx = box.x + 4 + float((box.w - 8) * n.start / clip.lengthBeats);
@@ -464,8 +562,36 @@ private:
             const float ny = box.y + 4 + (hi - n.pitch) * rowH;
             beginPath();
             roundedRect(nx, ny, nw, std::max(2.f, rowH - 1), 1.5f);
-            fillColor(n.channel == 9 ? colors::warn() : colors::accent());
+            fillColor(channelColor[n.channel & 15]);
             fill();
+        }
+        fontSize(11.f);
+        std::vector<float> widths;
+        float legendWidth = 0.f;
+        for (const promptdaw::ClipPart& part : parts)
+        {
+            DGL::Rectangle<float> bounds;
+            textBounds(0, 0, part.role.c_str(), nullptr, bounds);
+            widths.push_back(bounds.getWidth());
+            legendWidth += bounds.getWidth() + 18;
+        }
+        if (!parts.empty()) // over the notes: a panel of its own
+        {
+            beginPath();
+            roundedRect(box.x + box.w - 12 - legendWidth, box.y + 4, legendWidth + 8, 18, 3);
+            fillColor(colors::panel());
+            fill();
+        }
+        float lx = box.x + box.w - 8;
+        for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+        {
+            const float width = widths[size_t(parts.rend() - it - 1)];
+            lx -= width + 18;
+            beginPath();
+            roundedRect(lx, box.y + 8, 9, 9, 2);
+            fillColor(channelColor[it->channel]);
+            fill();
+            promptdaw::ui::label(*this, {lx + 12, box.y + 4, width + 4, 16}, it->role, colors::text(), 11.f);
         }
         drawPlayhead(box);
     }
@@ -511,6 +637,52 @@ private:
         setState("seed", seed.c_str());
     }
 
+    /** "" -> the whole clip; "2" -> 2..2; "2-3" -> 2..3 (what the `regen_bars` state holds). */
+    void readRegenBars(const std::string& text)
+    {
+        int a = 0, b = 0;
+        const int n = std::sscanf(text.c_str(), "%d-%d", &a, &b);
+        fRegenFrom = n >= 1 ? std::max(1, a) : 1;
+        fRegenTo = n == 2 ? std::max(fRegenFrom, b) : n == 1 ? fRegenFrom : 0;
+    }
+
+    int clipBars() const { return fStatus.clip && fStatus.clip->bars > 0 ? fStatus.clip->bars : 1; }
+
+    void stepRegenBars(double px, double py)
+    {
+        const int bars = clipBars();
+        int from = std::clamp(fRegenFrom, 1, bars), to = fRegenTo == 0 ? bars : std::clamp(fRegenTo, from, bars);
+        if (fFromDown.contains(px, py))
+            from = std::max(1, from - 1);
+        else if (fFromUp.contains(px, py))
+            from = std::min(bars, from + 1);
+        else if (fToDown.contains(px, py))
+            to = std::max(1, to - 1);
+        else
+            to = std::min(bars, to + 1);
+        if (from > to)  // the other end follows
+            fFromUp.contains(px, py) ? to = from : from = to;
+        fRegenFrom = from;
+        fRegenTo = to;
+        const std::string text = from == 1 && to == bars ? std::string()
+                               : from == to            ? std::to_string(from)
+                                                       : std::to_string(from) + "-" + std::to_string(to);
+        setState("regen_bars", text.c_str());
+    }
+
+    /** Cycles "all" and the clip's parts. */
+    void stepPart(int step)
+    {
+        std::vector<std::string> choices{std::string()};
+        if (fStatus.clip)
+            for (const promptdaw::ClipPart& part : promptdaw::clipParts(*fStatus.clip))
+                choices.push_back(part.role);
+        const auto at = std::find(choices.begin(), choices.end(), fRegenPart);
+        const int i = at == choices.end() ? 0 : int(at - choices.begin());
+        fRegenPart = choices[size_t((i + step + int(choices.size())) % int(choices.size()))];
+        setState("regen_part", fRegenPart.empty() ? "all" : fRegenPart.c_str());
+    }
+
     void setNote(int note)
     {
         fNote = note;
@@ -525,6 +697,9 @@ private:
     int fBars = 4;
     std::string fSeed;
     int fNote = 48;
+    int fKey = 0;             ///< index into the Key choices (0 = auto)
+    std::string fRegenPart;   ///< "" = all
+    int fRegenFrom = 1, fRegenTo = 0; ///< 1-based, inclusive; fRegenTo 0 = to the end
     bool fFocused = false;
     unsigned fBlink = 0;
     unsigned fTriggerCount = 0;
@@ -537,9 +712,12 @@ private:
     double fPressX = 0.0, fPressY = 0.0;
     std::string fDragOutcome;
 
-    Box fPromptBox, fGenerateBox, fExportBox, fStartBox, fDiceBox, fDragBox;
+    Box fPromptBox, fGenerateBox, fExportBox, fStartBox, fDiceBox, fDragBox, fMidiDragBox;
+    std::vector<std::string> fAudioFiles, fMidiFiles, fDragFiles; ///< exported files; those being dragged
     Box fModeBoxes[3];
     Box fBarsDown, fBarsUp, fSeedDown, fSeedUp, fNoteDown, fNoteUp;
+    Box fKeyDown, fKeyUp, fTakeBack, fTakeForward, fKeepBox;
+    Box fPartDown, fPartUp, fFromDown, fFromUp, fToDown, fToUp, fRegenBox;
 
     DISTRHO_DECLARE_NON_COPYABLE_WITH_LEAK_DETECTOR(PromptdawUI)
 };

@@ -4,9 +4,13 @@
 
 #include "Protocol.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 namespace promptdaw {
 
@@ -245,6 +249,281 @@ std::string defaultEndpoint()
 {
     const char* env = std::getenv("PROMPTDAW_ENDPOINT");
     return env != nullptr && env[0] != '\0' ? std::string(env) : std::string(kDefaultEndpoint);
+}
+
+// ---------------------------------------------------------------------------------- signatures
+// A small SHA-256 (FIPS 180-4) so the plugin needs no crypto library; tests/test_bridge_protocol.py
+// checks it against Python's hmac through the daemon, which verifies every message we sign.
+
+namespace {
+
+constexpr uint32_t kSha256K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+/** Incremental SHA-256: update() any number of times, then digest() once. */
+class Sha256 {
+public:
+    void update(const void* data, size_t size)
+    {
+        const auto* p = static_cast<const uint8_t*>(data);
+        fLength += size;
+        while (size > 0)
+        {
+            const size_t take = std::min(size, sizeof(fBlock) - fFill);
+            std::memcpy(fBlock + fFill, p, take);
+            fFill += take;
+            p += take;
+            size -= take;
+            if (fFill == sizeof(fBlock))
+            {
+                compress();
+                fFill = 0;
+            }
+        }
+    }
+
+    std::string digest()
+    {
+        const uint64_t bits = fLength * 8;
+        const uint8_t pad = 0x80, zero = 0;
+        update(&pad, 1);
+        while (fFill != 56)
+            update(&zero, 1);
+        uint8_t length[8];
+        for (int i = 0; i < 8; ++i)
+            length[i] = uint8_t(bits >> (56 - 8 * i));
+        update(length, 8);
+        std::string out(32, '\0');
+        for (int i = 0; i < 8; ++i)
+            for (int j = 0; j < 4; ++j)
+                out[size_t(4 * i + j)] = char(fState[i] >> (24 - 8 * j));
+        return out;
+    }
+
+private:
+    void compress()
+    {
+        uint32_t w[64];
+        for (int i = 0; i < 16; ++i)
+            w[i] = uint32_t(fBlock[4 * i]) << 24 | uint32_t(fBlock[4 * i + 1]) << 16 | uint32_t(fBlock[4 * i + 2]) << 8
+                 | uint32_t(fBlock[4 * i + 3]);
+        for (int i = 16; i < 64; ++i)
+        {
+            const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = fState[0], b = fState[1], c = fState[2], d = fState[3];
+        uint32_t e = fState[4], f = fState[5], g = fState[6], h = fState[7];
+        for (int i = 0; i < 64; ++i)
+        {
+            const uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kSha256K[i] + w[i];
+            const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            h = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
+        }
+        fState[0] += a;
+        fState[1] += b;
+        fState[2] += c;
+        fState[3] += d;
+        fState[4] += e;
+        fState[5] += f;
+        fState[6] += g;
+        fState[7] += h;
+    }
+
+    uint32_t fState[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    uint8_t fBlock[64] = {};
+    size_t fFill = 0;
+    uint64_t fLength = 0;
+};
+
+/** HMAC's inner hash, left open so the message can be fed in pieces. */
+struct Hmac {
+    Sha256 inner, outer;
+
+    explicit Hmac(std::string key)
+    {
+        if (key.size() > 64)
+            key = sha256(key);
+        key.resize(64, '\0');
+        std::string ipad(key), opad(key);
+        for (size_t i = 0; i < 64; ++i)
+        {
+            ipad[i] = char(ipad[i] ^ 0x36);
+            opad[i] = char(opad[i] ^ 0x5c);
+        }
+        inner.update(ipad.data(), ipad.size());
+        outer.update(opad.data(), opad.size());
+    }
+
+    std::string digest()
+    {
+        const std::string innerDigest = inner.digest();
+        outer.update(innerDigest.data(), innerDigest.size());
+        return outer.digest();
+    }
+};
+
+std::string toHex(const std::string& bytes)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes)
+    {
+        out += hex[(uint8_t(c) >> 4) & 15];
+        out += hex[uint8_t(c) & 15];
+    }
+    return out;
+}
+
+std::string envOr(const char* name, const std::string& fallback)
+{
+    const char* v = std::getenv(name);
+    return v != nullptr && v[0] != '\0' ? std::string(v) : fallback;
+}
+
+} // namespace
+
+std::string sha256(const std::string& data)
+{
+    Sha256 h;
+    h.update(data.data(), data.size());
+    return h.digest();
+}
+
+std::string hmacSha256(const std::string& key, const std::string& message)
+{
+    Hmac mac(key);
+    mac.inner.update(message.data(), message.size());
+    return mac.digest();
+}
+
+static std::string signatureOf(const std::string& key, Frames::const_iterator begin, Frames::const_iterator end)
+{
+    Hmac mac(key);
+    for (auto it = begin; it != end; ++it)
+    {
+        const std::string& frame = *it;
+        uint8_t length[8];
+        for (int i = 0; i < 8; ++i)
+            length[i] = uint8_t(uint64_t(frame.size()) >> (8 * i));
+        mac.inner.update(length, sizeof(length));
+        mac.inner.update(frame.data(), frame.size());
+    }
+    return toHex(mac.digest());
+}
+
+std::string signature(const std::string& key, const Frames& frames)
+{
+    return signatureOf(key, frames.begin(), frames.end());
+}
+
+Frames sign(const std::string& key, Frames frames)
+{
+    frames.insert(frames.begin(), key.empty() ? std::string() : signature(key, frames));
+    return frames;
+}
+
+bool verify(const std::string& key, Frames& frames) noexcept
+{
+    try
+    {
+        if (key.empty() || frames.size() < 2 || frames[0].size() != 64)
+            return false;
+        const std::string expected = signatureOf(key, frames.begin() + 1, frames.end());
+        uint8_t diff = 0; // compare every byte: the time taken says nothing about where they differ
+        for (size_t i = 0; i < 64; ++i)
+            diff |= uint8_t(expected[i] ^ frames[0][i]);
+        if (diff != 0)
+            return false;
+        frames.erase(frames.begin());
+        return true;
+    }
+    catch (...)
+    {
+        return false;
+    }
+}
+
+// ---------------------------------------------------------------------------------- connection files
+
+std::string daemonStateDir()
+{
+    if (const char* dir = std::getenv("PROMPTDAW_STATE_DIR"); dir != nullptr && dir[0] != '\0')
+        return dir;
+    const char* xdg = std::getenv("XDG_STATE_HOME");
+    if (xdg != nullptr && xdg[0] == '/')
+        return std::string(xdg) + "/promptdaw";
+    return envOr("HOME", "/tmp") + "/.local/state/promptdaw";
+}
+
+std::string connectionFilePath(const std::string& endpoint)
+{
+    if (const char* file = std::getenv("PROMPTDAW_CONNECTION_FILE"); file != nullptr && file[0] != '\0')
+        return file;
+    // As security.connection_file: one file per TCP port whatever the host, so a daemon bound to
+    // 0.0.0.0 is found from 127.0.0.1; ipc paths become a name of letters, digits, '.', '_' and '-'.
+    std::string slug;
+    const size_t sep = endpoint.find("://");
+    const std::string scheme = sep == std::string::npos ? std::string() : endpoint.substr(0, sep);
+    if (scheme == "tcp")
+        slug = "tcp-" + endpoint.substr(endpoint.rfind(':') + 1);
+    else
+    {
+        bool dash = false;
+        for (const char c : endpoint)
+        {
+            const bool keep = std::isalnum(uint8_t(c)) || c == '.' || c == '_';
+            if (keep)
+                slug += c;
+            else if (!dash)
+                slug += '-';
+            dash = !keep;
+        }
+        while (!slug.empty() && slug.back() == '-')
+            slug.pop_back();
+        while (!slug.empty() && slug.front() == '-')
+            slug.erase(slug.begin());
+    }
+    return daemonStateDir() + "/connections/daemon-" + slug + ".json";
+}
+
+bool readConnectionFile(const std::string& path, std::string& key, std::string& error)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+    {
+        error = "no connection file " + path + " (is the daemon running as this user?)";
+        return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    const Json info = Json::parse(text.str(), nullptr, false);
+    if (info.is_discarded() || !info.is_object() || !info.contains("key") || !info["key"].is_string()
+        || info.value("signature_scheme", "") != "hmac-sha256")
+    {
+        error = path + " is not a promptdaw connection file (a JSON object with an hmac-sha256 key)";
+        return false;
+    }
+    key = info["key"].get<std::string>();
+    return true;
 }
 
 } // namespace promptdaw

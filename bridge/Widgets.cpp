@@ -21,6 +21,14 @@ Color accent() { return Color(255, 138, 61); }
 Color good() { return Color(92, 199, 122); }
 Color warn() { return Color(232, 190, 80); }
 Color bad() { return Color(235, 87, 87); }
+Color part(int pitchedIndex, bool drums)
+{
+    static const Color kPitched[] = {accent(), Color(90, 160, 250), Color(92, 199, 122), Color(170, 120, 240),
+                                     Color(240, 110, 170), Color(70, 200, 200)};
+    if (drums)
+        return warn();
+    return kPitched[std::max(0, pitchedIndex) % int(sizeof(kPitched) / sizeof(kPitched[0]))];
+}
 } // namespace colors
 
 void button(NanoVG& vg, const Box& box, const char* text, bool active, bool enabled)

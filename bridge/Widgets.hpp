@@ -27,6 +27,9 @@ DGL_NAMESPACE::Color accent();
 DGL_NAMESPACE::Color good();
 DGL_NAMESPACE::Color warn();
 DGL_NAMESPACE::Color bad();
+/** The colour of a clip's part in the piano roll and its legend: drums warn-yellow, the pitched
+    parts in turn accent-orange, blue, green, violet, pink, teal. */
+DGL_NAMESPACE::Color part(int pitchedIndex, bool drums);
 } // namespace colors
 
 /** A rounded button; `active` draws it filled with the accent colour. */

@@ -5,6 +5,7 @@
 #include "Worker.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <random>
 
@@ -34,6 +35,30 @@ int64_t randomSeed()
     return int64_t(rng() % 2147483647ull);
 }
 
+/** "2" -> [1, 2), "2-3" -> [1, 3) (0-based, end exclusive, as regenerate-midi's from_bar/to_bar);
+    "" -> the whole clip. False for anything else or a range outside 1..bars. */
+bool parseBarRange(const std::string& text, int bars, int& from, int& to)
+{
+    if (text.empty())
+    {
+        from = 0;
+        to = bars;
+        return bars > 0;
+    }
+    int first = 0, last = 0;
+    char dash = 0, extra = 0;
+    const int n = std::sscanf(text.c_str(), "%d %c %d %c", &first, &dash, &last, &extra);
+    if (n == 1)
+        last = first;
+    else if (n != 3 || dash != '-')
+        return false;
+    if (first < 1 || last < first || last > bars)
+        return false;
+    from = first - 1;
+    to = last;
+    return true;
+}
+
 bool parseSeed(const std::string& text, int64_t& seed)
 {
     if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
@@ -52,14 +77,17 @@ struct Worker::Job {
     Request request;
     bool sent = false;
     bool cancelSent = false;
+    bool needsTempo = false;     ///< a loop or MIDI clip that follows the host's tempo
+    bool waitingForHost = false; ///< held until the audio thread ran a block (see addHostTempo)
     int64_t daemonPid = 0;
     double startedAt = 0.0;
 };
 
 // ---------------------------------------------------------------------------------- public side
 
-Worker::Worker(std::function<void(std::shared_ptr<const ClipData>)> publish, const TransportMailbox& transport)
-    : fPublish(std::move(publish)), fTransport(transport)
+Worker::Worker(std::function<void(std::shared_ptr<const ClipData>)> publish, const TransportMailbox& transport,
+               std::function<Settings()> settings)
+    : fPublish(std::move(publish)), fTransport(transport), fSettingsSource(std::move(settings))
 {
 }
 
@@ -94,6 +122,11 @@ void Worker::push(Command command)
 void Worker::configure(const Settings& settings) { push({Command::Configure, settings, nullptr}); }
 void Worker::generate(const Settings& settings) { push({Command::Generate, settings, nullptr}); }
 void Worker::cancel() { push({Command::Cancel, Settings(), nullptr}); }
+
+void Worker::regenerate(std::shared_ptr<const ClipData> clip, const Settings& settings)
+{
+    push({Command::Regenerate, settings, std::move(clip)});
+}
 void Worker::connect(const Settings& settings) { push({Command::Connect, settings, nullptr}); }
 
 void Worker::exportClip(std::shared_ptr<const ClipData> clip, const Settings& settings)
@@ -146,6 +179,11 @@ void Worker::run()
         }
         for (Command& c : commands)
             handle(c);
+        if (fGenerateRequested.exchange(false, std::memory_order_acq_rel) && fSettingsSource)
+        {
+            Command c{Command::Generate, fSettingsSource(), nullptr};
+            handle(c);
+        }
 
         heartbeat();
 
@@ -169,7 +207,15 @@ void Worker::run()
             fStartIfMissing = false;
             startDaemon();
         }
-        if (fJobState && !fJobState->sent)
+        if (fJobState && !fJobState->sent && fJobState->waitingForHost && addHostTempo(*fJobState))
+        {
+            fJobState->waitingForHost = false;
+            update([&](WorkerStatus& s) {
+                s.requestParams = fJobState->request.params;
+                s.stage = "connecting";
+            });
+        }
+        if (fJobState && !fJobState->sent && !fJobState->waitingForHost)
         {
             const ConnectionState c = fConnection.load();
             if (c == kConnConnected)
@@ -221,6 +267,7 @@ void Worker::connect()
             s.errorMessage = error;
         });
     fClient = std::make_unique<Client>(fSettings.resolvedEndpoint(), keys);
+    fClient->setKey(fSettings.daemonKey);
     // A failed open (e.g. a wide endpoint without keys) is retried, and reported, by the first send.
     fClient->open(error);
     fOpenedAt = now();
@@ -231,7 +278,8 @@ void Worker::handle(Command& command)
     switch (command.kind)
     {
     case Command::Configure: {
-        const bool moved = command.settings.resolvedEndpoint() != fSettings.resolvedEndpoint();
+        const bool moved = command.settings.resolvedEndpoint() != fSettings.resolvedEndpoint()
+                           || command.settings.daemonKey != fSettings.daemonKey;
         fSettings = command.settings;
         if (moved)
         {
@@ -256,6 +304,16 @@ void Worker::handle(Command& command)
             update([](WorkerStatus& s) { s.message = "a request is already running: cancel it first"; });
         else
             startJob(command.settings);
+        update([](WorkerStatus& s) { ++s.generations; });
+        break;
+    case Command::Regenerate:
+        fSettings = command.settings;
+        if (fJobState)
+            update([](WorkerStatus& s) { s.message = "a request is already running: cancel it first"; });
+        else if (command.clip == nullptr || !command.clip->hasMidi())
+            refuse("nothing_to_regenerate", "regenerate needs a MIDI clip: generate one in MIDI mode first");
+        else
+            startRegenerate(*command.clip, command.settings);
         update([](WorkerStatus& s) { ++s.generations; });
         break;
     case Command::Cancel:
@@ -329,11 +387,7 @@ void Worker::startJob(const Settings& settings)
         problem = "pick Sample, Loop or MIDI";
     if (!problem.empty())
     {
-        update([&](WorkerStatus& s) {
-            s.job = kJobFailed;
-            s.errorCode = "invalid_params";
-            s.errorMessage = problem;
-        });
+        refuse("invalid_params", problem);
         return;
     }
 
@@ -352,29 +406,61 @@ void Worker::startJob(const Settings& settings)
     const double hostRate = fHostRate.load(std::memory_order_relaxed);
     if (settings.mode != ClipKind::Midi && hostRate >= 8000.0 && hostRate <= 192000.0)
         params["sample_rate"] = int64_t(std::lround(hostRate)); // audio at the host's rate plays exactly
-    TransportInfo t;
-    double sampleRate = 0.0;
-    if (fTransport.read(t, sampleRate))
-    {
-        // Host tempo and meter make loops and MIDI fit the project; without a musical
-        // transport (e.g. pedalboard) the prompt or the daemon decides.
-        if (settings.hostTempo && t.bbtValid && settings.mode != ClipKind::Sample && t.bpm > 0.0)
-        {
-            job->clip.bpm = std::round(t.bpm * 1000.0) / 1000.0;
-            job->clip.meterNumerator = int(t.beatsPerBar);
-            job->clip.meterDenominator = int(t.beatType);
-            params["bpm"] = job->clip.bpm;
-            params["meter"] = std::to_string(job->clip.meterNumerator) + "/" + std::to_string(job->clip.meterDenominator);
-        }
-        Json host = {{"playing", t.playing}};
-        if (t.bbtValid)
-        {
-            host["bar"] = t.bar;
-            host["beat"] = t.beat;
-        }
-        params["host"] = host;
-    }
     job->request = Request{newRequestId(), requestTypeFor(settings.mode), params, {}};
+    job->needsTempo = settings.hostTempo && settings.mode != ClipKind::Sample;
+    job->waitingForHost = !addHostTempo(*job);
+    beginJob(std::move(job));
+}
+
+void Worker::refuse(const std::string& code, const std::string& message)
+{
+    update([&](WorkerStatus& s) {
+        s.job = kJobFailed;
+        s.errorCode = code;
+        s.errorMessage = message;
+    });
+}
+
+void Worker::startRegenerate(const ClipData& clip, const Settings& settings)
+{
+    // The clip's own spec (tempo, meter, key, parts, bars) goes back with it: only the chosen
+    // part and bars change. A new take each time: a fresh seed unless one is set.
+    const Json spec = clip.result.contains("spec") ? clip.result["spec"] : Json();
+    const int bars = spec.is_object() && spec.value("bars", 0) > 0 ? spec.value("bars", 0) : clip.bars;
+    int from = 0, to = 0;
+    if (!parseBarRange(settings.regenBars, bars, from, to))
+    {
+        refuse("invalid_params", "bars to regenerate: '" + settings.regenBars + "' is not a bar or a range of bars in 1.."
+                                     + std::to_string(bars) + " (e.g. 2 or 2-3)");
+        return;
+    }
+    auto job = std::make_unique<Job>();
+    job->startedAt = now();
+    job->clip.kind = ClipKind::Midi;
+    job->clip.prompt = clip.prompt;
+    if (!parseSeed(settings.seed, job->clip.seed))
+        job->clip.seed = randomSeed();
+    job->clip.bars = bars;
+    job->clip.bpm = clip.bpm;
+    job->clip.meterNumerator = clip.meterNumerator;
+    job->clip.meterDenominator = clip.meterDenominator;
+    Json params = {{"seed", job->clip.seed}, {"part", settings.regenPart.empty() ? std::string("all") : settings.regenPart},
+                   {"from_bar", from}, {"to_bar", to}};
+    if (spec.is_object())
+        params["spec"] = spec;
+    else
+    {
+        params["prompt"] = clip.prompt;
+        params["bars"] = bars;
+        params["bpm"] = clip.bpm;
+        params["meter"] = std::to_string(clip.meterNumerator) + "/" + std::to_string(clip.meterDenominator);
+    }
+    job->request = Request{newRequestId(), "regenerate-midi", params, {Buffer::midi(clip.smf)}};
+    beginJob(std::move(job));
+}
+
+void Worker::beginJob(std::unique_ptr<Job> job)
+{
     fJobState = std::move(job);
     update([&](WorkerStatus& s) {
         s.job = kJobRunning;
@@ -382,13 +468,43 @@ void Worker::startJob(const Settings& settings)
         s.requestId = fJobState->request.id;
         s.requestParams = fJobState->request.params;
         s.progress = 0.0;
-        s.stage = "connecting";
+        s.stage = fJobState->waitingForHost ? "waiting for the host's tempo" : "connecting";
         s.errorCode.clear();
         s.errorMessage.clear();
         s.message.clear();
     });
-    if (fConnection.load() == kConnConnected)
+    if (!fJobState->waitingForHost && fConnection.load() == kConnConnected)
         sendJob();
+}
+
+bool Worker::addHostTempo(Job& job)
+{
+    TransportInfo t;
+    double sampleRate = 0.0;
+    // Before the host's first block (a request made while a session loads, or by the host before
+    // it starts processing) the tempo is not known yet, and the prompt's genre tempo would not fit
+    // the project: such a request waits for that block.
+    if (!fTransport.read(t, sampleRate))
+        return !job.needsTempo;
+    Json& params = job.request.params;
+    // The last tempo and meter the host gave (this block or an earlier one: some hosts give
+    // them only while playing); a host that never gave any (e.g. pedalboard) lets the prompt decide.
+    if (job.needsTempo && t.tempoKnown && t.bpm > 0.0)
+    {
+        job.clip.bpm = std::round(t.bpm * 1000.0) / 1000.0;
+        job.clip.meterNumerator = int(t.beatsPerBar);
+        job.clip.meterDenominator = int(t.beatType);
+        params["bpm"] = job.clip.bpm;
+        params["meter"] = std::to_string(job.clip.meterNumerator) + "/" + std::to_string(job.clip.meterDenominator);
+    }
+    Json host = {{"playing", t.playing}};
+    if (t.bbtValid)
+    {
+        host["bar"] = t.bar;
+        host["beat"] = t.beat;
+    }
+    params["host"] = host;
+    return true;
 }
 
 void Worker::sendJob()

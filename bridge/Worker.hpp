@@ -39,6 +39,9 @@ struct Settings {
     bool autostart = true;
     std::string library;        ///< "" = defaultLibraryDir()
     bool hostTempo = true;      ///< send the host's tempo and meter with requests
+    std::string regenPart;      ///< Regenerate: a part's role, "" or "all" = every part
+    std::string regenBars;      ///< Regenerate: "2" or "2-3" (1-based, inclusive), "" = the whole clip
+    std::string daemonKey;      ///< a remote daemon's signing key; "" = its connection file on this machine
 
     std::string resolvedEndpoint() const;
     std::string resolvedCommand() const;
@@ -76,8 +79,10 @@ struct WorkerStatus {
 class Worker {
 public:
     /** `publish` gets each new clip (on the worker thread); `transport` is read when a
-        request is built. */
-    Worker(std::function<void(std::shared_ptr<const ClipData>)> publish, const TransportMailbox& transport);
+        request is built; `settings` gives the settings now in effect (called on the worker
+        thread, for requests the audio thread asks for). */
+    Worker(std::function<void(std::shared_ptr<const ClipData>)> publish, const TransportMailbox& transport,
+           std::function<Settings()> settings);
     ~Worker();
 
     void start();
@@ -87,6 +92,12 @@ public:
     void configure(const Settings& settings);
     /** Sends a generate-* request made from `settings` (refused while one runs). */
     void generate(const Settings& settings);
+    /** Audio thread (the Generate parameter rose): like generate() with the settings then in
+        effect, taken by the worker within one poll. Wait-free: one atomic store. */
+    void requestGenerate() noexcept { fGenerateRequested.store(true, std::memory_order_release); }
+    /** Sends `regenerate-midi` for `clip` (a MIDI clip): the part and bars of `settings` new, the
+        rest kept (refused while a request runs; a clip without MIDI is an error to show). */
+    void regenerate(std::shared_ptr<const ClipData> clip, const Settings& settings);
     /** Cancels the running request (the last clip stays). */
     void cancel();
     /** Writes `clip` into the library folder of `settings`. */
@@ -106,7 +117,7 @@ public:
 
 private:
     struct Command {
-        enum Kind { Configure, Generate, Cancel, Export, Connect } kind;
+        enum Kind { Configure, Generate, Regenerate, Cancel, Export, Connect } kind;
         Settings settings;
         std::shared_ptr<const ClipData> clip;
     };
@@ -118,6 +129,14 @@ private:
     void connect();
     void handle(Command& command);
     void startJob(const Settings& settings);
+    void startRegenerate(const ClipData& clip, const Settings& settings);
+    /** Makes `job` the running request and sends it when it can go now. */
+    void beginJob(std::unique_ptr<Job> job);
+    /** Ends a command that could not start a request with `code` and `message` (nothing is sent). */
+    void refuse(const std::string& code, const std::string& message);
+    /** Adds the host's tempo and meter to the job's request when it needs them; false while the
+        audio thread has run no block yet (then the request waits). */
+    bool addHostTempo(Job& job);
     void sendJob();
     void finishJob(JobState state, const std::string& code, const std::string& message);
     void onReply(Reply& reply);
@@ -128,6 +147,8 @@ private:
 
     std::function<void(std::shared_ptr<const ClipData>)> fPublish;
     const TransportMailbox& fTransport;
+    std::function<Settings()> fSettingsSource;
+    std::atomic<bool> fGenerateRequested{false};
 
     std::thread fThread;
     std::atomic<bool> fStop{false};

@@ -1,31 +1,35 @@
-"""Reading audio files at the CLI's edge (WAV, FLAC, MP3, AIFF, OGG via pedalboard.io)."""
+"""Reading and writing audio files at the CLI's edge (WAV, FLAC, MP3, AIFF, OGG via pedalboard.io)."""
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import numpy as np
 from pedalboard.io import AudioFile
 
 from promptdaw.core.errors import InvalidAudio
+from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.wav import check_wav_complete, wav_bytes
 
-__all__ = ["read_audio", "write_audio"]
+__all__ = ["audio_bytes", "read_audio", "write_audio"]
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """Return ``(samples [frames, channels] float32, sample_rate)``.
 
     Raises:
-        InvalidAudio: the file is missing, unreadable or truncated, in one line.
+        InvalidAudio: the file is missing, unreadable or truncated, in one line naming ``path``.
     """
     try:
-        _check_wav_complete(Path(path))
+        check_wav_complete(path)  # decoders would pad a cut-off WAV with silence
         with AudioFile(str(path)) as f:
             if f.frames <= 0:
                 raise InvalidAudio(f"{path}: no audio frames (empty or truncated file)")
             samples = f.read(f.frames)
             sample_rate = int(f.samplerate)
+    except InvalidAudio:
+        raise
     except FileNotFoundError:
         raise InvalidAudio(f"{path}: no such file") from None
     except (OSError, ValueError, RuntimeError) as exc:
@@ -33,45 +37,23 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(samples.T, dtype=np.float32), sample_rate
 
 
-def _check_wav_complete(path: Path) -> None:
-    """Refuse a RIFF/WAVE file whose data chunk promises more bytes than the file holds.
+def audio_bytes(samples: np.ndarray, sample_rate: int, suffix: str, *, bit_depth: int = 24) -> bytes:
+    """A complete audio file of ``[frames, channels]`` (or mono 1-D) float audio; format from ``suffix``.
 
-    Decoders pad such files with silence, so a cut-off download would otherwise be
-    processed as if it were whole. Sizes 0 and 0xFFFFFFFF mean "unknown" (streaming
-    writers) and are accepted.
+    Encoded in memory so that the file itself is written by plain writes, whose errors (a full
+    disk) always surface: an encoder writing to disk can report them late or not at all.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        if f.read(12)[8:12] != b"WAVE":
-            return
-        position = 12
-        while position + 8 <= size:
-            f.seek(position)
-            header = f.read(8)
-            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:8], "little")
-            if chunk_id == b"data":
-                available = size - position - 8
-                if chunk_size not in (0, 0xFFFFFFFF) and chunk_size > available:
-                    raise InvalidAudio(
-                        f"{path} is truncated: its data chunk declares {chunk_size} bytes but {available} are present"
-                    )
-                return
-            position += 8 + chunk_size + (chunk_size & 1)  # chunks are word-aligned
-        raise InvalidAudio(f"{path} is truncated: no complete data chunk")
+    frames = np.asarray(samples, dtype=np.float32)
+    frames = frames[:, None] if frames.ndim == 1 else frames
+    if suffix.lower() == ".wav":
+        return wav_bytes(frames, sample_rate, bit_depth=bit_depth)
+    buffer = io.BytesIO()
+    with AudioFile(buffer, "w", sample_rate, frames.shape[1], bit_depth=bit_depth, format=suffix.lstrip(".")) as f:
+        f.write(np.ascontiguousarray(frames.T))
+    return buffer.getvalue()
 
 
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int, *, bit_depth: int = 24) -> Path:
     """Write ``[frames, channels]`` (or mono 1-D) float audio atomically; format from the suffix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames = np.asarray(samples, dtype=np.float32)
-    frames = frames[:, None] if frames.ndim == 1 else frames
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")  # same suffix: it picks the format
-    try:
-        with AudioFile(str(tmp), "w", sample_rate, frames.shape[1], bit_depth=bit_depth) as f:
-            f.write(frames.T)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, audio_bytes(samples, sample_rate, path.suffix, bit_depth=bit_depth))

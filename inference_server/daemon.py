@@ -5,17 +5,20 @@ result, shutdown) are answered inline; jobs (``requests.REQUESTS``) go to a thre
 report back through the :class:`~.jobs.Outbox`. The loop also enforces time-outs,
 notices clients that left (a send to them fails) and keeps undeliverable results for a
 while so a reconnecting client can still collect them with ``result``.
+
+Every message is signed with the key of the daemon's connection file (see ``security``);
+unsigned or wrongly signed ones are dropped unanswered and counted. A job belongs to the
+client connection (routing identity) that submitted it: only that client sees it in
+``status``, cancels it or collects its kept result.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import resource
 import signal
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,14 +28,17 @@ from typing import Any
 import zmq
 
 from promptdaw import __version__
+from promptdaw.core.limits import KEPT_RESULT_TTL_S, KEPT_RESULTS_BYTES
 from promptdaw.inference_server.errors import (
+    BadSignature,
     InvalidInput,
     JobNotFound,
     PromptdawError,
     ProtocolError,
     ServerBusy,
 )
-from promptdaw.inference_server.jobs import CancelReason, Job, JobContext, JobState, Outbox, Outgoing
+from promptdaw.inference_server.jobs import CancelReason, Job, JobContext, JobState, KeptResults, Outbox, Outgoing
+from promptdaw.inference_server.memory import configure_allocator, process_memory, release_memory
 from promptdaw.inference_server.params import number_param, string_param
 from promptdaw.inference_server.protocol import (
     DEFAULT_ENDPOINT,
@@ -45,9 +51,19 @@ from promptdaw.inference_server.protocol import (
     encode_error,
     encode_progress,
     encode_result,
+    new_key,
+    sign,
+    verify,
 )
 from promptdaw.inference_server.requests import REQUESTS, request_type
-from promptdaw.inference_server.security import secure_server_socket
+from promptdaw.inference_server.security import (
+    ConnectionInfo,
+    connection_file,
+    load_server_keys,
+    remove_connection_file,
+    secure_server_socket,
+    write_connection_file,
+)
 from promptdaw.runtime.onnx import available_providers, select_providers
 from promptdaw.runtime.registry import ModelRegistry
 
@@ -56,6 +72,9 @@ __all__ = ["Daemon", "DaemonConfig"]
 log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes, Request], tuple[dict[str, Any], Sequence[Payload]]]
+
+#: Dropped (unsigned) messages logged one by one before the log only counts them.
+_LOGGED_DROPS = 10
 
 
 @dataclass
@@ -66,19 +85,19 @@ class DaemonConfig:
     max_queue: int = 64
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     #: How long a finished result whose client left is kept for ``result``.
-    result_ttl_s: float = 600.0
+    result_ttl_s: float = KEPT_RESULT_TTL_S
     max_kept_results: int = 32
+    #: Kept results together hold at most this many bytes of buffers (the oldest go first).
+    max_kept_bytes: int = KEPT_RESULTS_BYTES
     curve_keys_dir: Path | None = None
     #: onnxruntime threads per session; 0 lets onnxruntime use every core.
     intra_op_threads: int = 0
-
-
-@dataclass
-class _KeptResult:
-    expires: float
-    request: Request
-    body: dict[str, Any]
-    payloads: Sequence[Payload]
+    #: The signing key; None makes a fresh random one (the usual: it lives in the connection file).
+    key: str | None = None
+    #: Folder of the connection file; None: ``<state dir>/connections``.
+    connection_dir: Path | None = None
+    #: Plugin folders besides the VST3 standard ones and $PROMPTDAW_PLUGIN_PATH (``plugin_host.sandbox``).
+    plugin_paths: tuple[Path, ...] = ()
 
 
 #: ``uptime_s`` counts on a clock that keeps running while the machine is suspended, as the process's
@@ -90,21 +109,13 @@ def _uptime_clock() -> float:
     return time.monotonic() if UPTIME_CLOCK is None else time.clock_gettime(UPTIME_CLOCK)
 
 
-def _memory() -> dict[str, int]:
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    try:
-        with open("/proc/self/statm") as f:
-            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:  # not Linux: report the peak as the best estimate
-        rss = peak_kib * 1024
-    return {"rss_bytes": rss, "peak_rss_bytes": peak_kib * 1024}
-
-
 class Daemon:
     """Serve until :meth:`stop` (or a ``shutdown`` request, SIGINT, SIGTERM)."""
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
+        configure_allocator()  # before any large buffer: freed audio goes back to the OS
+        self._key = (config.key or new_key()).encode("ascii")
         self.registry = ModelRegistry(
             config.models_dir,
             providers=select_providers(),
@@ -122,10 +133,17 @@ class Daemon:
         self._auth = secure_server_socket(self._router, self._context, config.endpoint, config.curve_keys_dir)
         self._router.bind(config.endpoint)
         self.endpoint = self._router.getsockopt(zmq.LAST_ENDPOINT).decode()
+        # Written only once bound: a second daemon that cannot bind never replaces the first's file.
+        curve_key = load_server_keys(config.curve_keys_dir).public.decode() if config.curve_keys_dir else None
+        self.connection_file = write_connection_file(
+            connection_file(self.endpoint, config.connection_dir),
+            ConnectionInfo(self.endpoint, self._key.decode("ascii"), os.getpid(), curve_server_key=curve_key),
+        )
         self._outbox = Outbox(self._context, f"inproc://promptdaw-outbox-{id(self)}")
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="promptdaw-worker")
         self._jobs: dict[tuple[bytes, str], Job] = {}
-        self._kept: OrderedDict[str, _KeptResult] = OrderedDict()
+        self._kept = KeptResults(config.result_ttl_s, config.max_kept_results, config.max_kept_bytes)
+        self._dropped = 0  # unsigned or wrongly signed messages
         self._stopping = threading.Event()
         self._started = _uptime_clock()
         self._handlers: dict[str, Handler] = {
@@ -169,8 +187,22 @@ class Daemon:
                 frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            identity, body = frames[0].bytes, [f.buffer for f in frames[1:]]
+            identity, signed = frames[0].bytes, [f.buffer for f in frames[1:]]
+            try:
+                body = verify(self._key, signed)
+            except BadSignature as exc:
+                self._drop(exc)
+                continue
             self._on_message(identity, body)
+
+    def _drop(self, exc: BadSignature) -> None:
+        """Count (and at first log) a message that is not signed with our key; it gets no answer."""
+        self._dropped += 1
+        if self._dropped <= _LOGGED_DROPS or self._dropped % 1000 == 0:
+            log.warning("dropped %s (%d so far): the sender lacks this daemon's key", exc.message, self._dropped)
+
+    def _seal(self, frames: Sequence[Frame]) -> list[Frame]:
+        return sign(self._key, frames)
 
     def _on_message(self, identity: bytes, frames: Sequence[Frame]) -> None:
         try:
@@ -191,8 +223,10 @@ class Daemon:
                 log.exception("handler for %s failed", request.type)
             self._send(identity, encode_error(request.id, request.type, exc))
 
-    def _send(self, identity: bytes, frames: Sequence[Frame]) -> bool:
-        """Send to one client; False when it has gone (or cannot take more)."""
+    def _send(self, identity: bytes, frames: Sequence[Frame], *, signed: bool = False) -> bool:
+        """Sign and send to one client; False when it has gone (or cannot take more)."""
+        if not signed:
+            frames = self._seal(frames)
         try:
             self._router.send_multipart([identity, *frames], flags=zmq.NOBLOCK, copy=False)
             return True
@@ -212,7 +246,7 @@ class Daemon:
         declared = REQUESTS[request.type]
         timeout_s = number_param(request, "timeout_s", declared.timeout_s, lo=0.01, hi=86_400.0)
         job = Job(identity, request, timeout_s)
-        context = JobContext(job, self.registry, self._outbox)
+        context = JobContext(job, self.registry, self._outbox, self._seal, plugin_paths=self.config.plugin_paths)
         self._jobs[job.key] = job
         job.future = self._executor.submit(context.execute, declared.task)
         self._send(identity, encode_progress(request, 0.0, "queued"))
@@ -225,12 +259,17 @@ class Daemon:
                 return  # already answered (timeout, cancel) or its client left
             job.replied = True
             request = job.request
-            if message.event == "result":
-                frames = encode_result(request, message.body or {}, message.payloads)
+            if message.frames is not None:
+                sent = self._send(job.identity, message.frames, signed=True)
+            elif message.event == "result":
+                sent = self._send(job.identity, encode_result(request, message.body or {}, message.payloads))
             else:
-                frames = encode_error(request.id, request.type, message.error or PromptdawError())
-            if not self._send(job.identity, frames) and message.event == "result":
-                self._keep(request, message)
+                error = message.error or PromptdawError()
+                sent = self._send(job.identity, encode_error(request.id, request.type, error))
+            if not sent and message.event == "result":
+                dropped = self._kept.keep(job.identity, request, message.body or {}, message.payloads, time.monotonic())
+                if dropped:
+                    self._release(dropped)
             return
         if job.replied or job.cancelled:
             return
@@ -251,19 +290,17 @@ class Daemon:
         if job.future is not None and job.future.cancelled():
             self._jobs.pop(job.key, None)  # never started: no worker will report back
 
-    def _keep(self, request: Request, message: Outgoing) -> None:
-        self._kept[request.id] = _KeptResult(
-            time.monotonic() + self.config.result_ttl_s, request, message.body or {}, message.payloads
-        )
-        while len(self._kept) > self.config.max_kept_results:
-            self._kept.popitem(last=False)
-
     def _expire(self, now: float) -> None:
         for job in list(self._jobs.values()):
             if not job.replied and now > job.deadline:
                 self._end_job(job, CancelReason.TIMEOUT, reply=True)
-        while self._kept and next(iter(self._kept.values())).expires < now:
-            self._kept.popitem(last=False)
+        if dropped := self._kept.expire(now):
+            self._release(dropped)
+
+    def _release(self, nbytes: int) -> None:
+        """Results of ``nbytes`` were dropped: hand their memory back to the OS."""
+        log.info("released %.1f MiB of kept results", nbytes / 2**20)
+        release_memory()
 
     # ------------------------------------------------------------------ quick requests
 
@@ -271,8 +308,14 @@ class Daemon:
         return {"protocol": PROTOCOL_VERSION, "version": __version__}, request.payloads
 
     def _status(self, identity: bytes, request: Request) -> tuple[dict[str, Any], Sequence[Payload]]:
+        """The daemon's state; the asking client's own jobs only (others' are only counted).
+
+        Never waits: ``registry.loaded()`` is a snapshot that does not take the lock a loading
+        model holds.
+        """
         now = time.monotonic()
-        jobs = [job.describe(now) for job in self._jobs.values()]
+        jobs = [job.describe(now) for job in self._jobs.values() if job.identity == identity]
+        others = [job.state for job in self._jobs.values() if job.identity != identity]
         return {
             "version": __version__,
             "protocol": PROTOCOL_VERSION,
@@ -283,11 +326,17 @@ class Daemon:
             "available_providers": available_providers(),
             "models_loaded": self.registry.loaded(),
             "workers": self.config.workers,
-            "queue_depth": sum(j["state"] == JobState.QUEUED for j in jobs),
+            "queue_depth": sum(job.state is JobState.QUEUED for job in self._jobs.values()),
             "running": [j for j in jobs if j["state"] == JobState.RUNNING],
             "queued": [j for j in jobs if j["state"] == JobState.QUEUED],
+            "others": {
+                "running": sum(state is JobState.RUNNING for state in others),
+                "queued": sum(state is JobState.QUEUED for state in others),
+            },
             "kept_results": len(self._kept),
-            "memory": _memory(),
+            "kept_bytes": self._kept.nbytes,
+            "dropped_messages": self._dropped,
+            "memory": process_memory(),
         }, ()
 
     def _models(self, identity: bytes, request: Request) -> tuple[dict[str, Any], Sequence[Payload]]:
@@ -304,9 +353,7 @@ class Daemon:
         target = string_param(request, "request_id")
         if not target:
             raise InvalidInput("cancel needs params.request_id, the id of the request to cancel")
-        job = self._jobs.get((identity, target)) or next(
-            (j for j in self._jobs.values() if j.request.id == target), None
-        )
+        job = self._jobs.get((identity, target))  # another client's job answers as an unknown id
         if job is None or job.replied:
             raise JobNotFound(f"no running or queued request with id {target!r}")
         state = job.state.value
@@ -317,7 +364,7 @@ class Daemon:
         target = string_param(request, "request_id")
         if not target:
             raise InvalidInput("result needs params.request_id")
-        kept = self._kept.pop(target, None)
+        kept = self._kept.take(identity, target)  # only the client that submitted it
         if kept is None:
             raise JobNotFound(f"no kept result for request id {target!r}")
         return {"request_id": target, "type": kept.request.type, "result": kept.body}, kept.payloads
@@ -337,4 +384,5 @@ class Daemon:
         self._outbox.close()
         self._router.close(linger=1000)  # let the last replies leave
         self._context.term()
+        remove_connection_file(self.connection_file, os.getpid())
         log.info("promptdaw daemon stopped")

@@ -15,12 +15,14 @@ the errors only a server and its clients have and gives each class its stable co
     │   ├── MalformedMessage        malformed
     │   ├── UnsupportedVersion      unsupported_version
     │   ├── UnknownRequestType      unknown_type
-    │   └── PayloadTooLarge         payload_too_large
+    │   ├── PayloadTooLarge         payload_too_large
+    │   └── BadSignature            bad_signature        (never sent: such messages are dropped)
     ├── JobError                    job_error
     │   ├── JobCancelled            cancelled
     │   ├── JobTimeout              timeout
     │   ├── JobNotFound             job_not_found
     │   └── ServerBusy              busy
+    ├── ResourcesExhausted          resources_exhausted  (also any MemoryError)
     ├── DaemonUnavailable           daemon_unavailable   (raised by clients only)
     └── InsecureEndpoint            insecure_endpoint    (raised at start-up only)
 
@@ -47,6 +49,7 @@ from promptdaw.core.errors import (
 __all__ = [
     "ERRORS_BY_CODE",
     "WIRE_CODES",
+    "BadSignature",
     "DaemonUnavailable",
     "InferenceFailed",
     "InsecureEndpoint",
@@ -64,6 +67,7 @@ __all__ = [
     "PayloadTooLarge",
     "PromptdawError",
     "ProtocolError",
+    "ResourcesExhausted",
     "ServerBusy",
     "UnknownRequestType",
     "UnsupportedVersion",
@@ -97,6 +101,10 @@ class PayloadTooLarge(ProtocolError):
     pass
 
 
+class BadSignature(ProtocolError):
+    """An unsigned or wrongly signed message: dropped and counted, never answered."""
+
+
 class JobError(PromptdawError):
     pass
 
@@ -115,6 +123,10 @@ class JobNotFound(JobError):
 
 class ServerBusy(JobError):
     pass
+
+
+class ResourcesExhausted(PromptdawError):
+    """The daemon ran out of memory for a request; it released what it held and keeps serving."""
 
 
 class DaemonUnavailable(PromptdawError):
@@ -139,11 +151,13 @@ WIRE_CODES: dict[type[PromptdawError], str] = {
     UnsupportedVersion: "unsupported_version",
     UnknownRequestType: "unknown_type",
     PayloadTooLarge: "payload_too_large",
+    BadSignature: "bad_signature",
     JobError: "job_error",
     JobCancelled: "cancelled",
     JobTimeout: "timeout",
     JobNotFound: "job_not_found",
     ServerBusy: "busy",
+    ResourcesExhausted: "resources_exhausted",
     DaemonUnavailable: "daemon_unavailable",
     InsecureEndpoint: "insecure_endpoint",
 }
@@ -151,7 +165,13 @@ ERRORS_BY_CODE: dict[str, type[PromptdawError]] = {code: cls for cls, code in WI
 
 
 def wire_code(error: BaseException) -> str:
-    """The code of the nearest class in ``WIRE_CODES``; ``internal`` for anything not ours."""
+    """The code of the nearest class in ``WIRE_CODES``; ``internal`` for anything not ours.
+
+    A ``MemoryError`` (numpy's or Python's) is ``resources_exhausted``: not a bug but a request
+    too big for the machine, which the client may retry smaller.
+    """
+    if isinstance(error, MemoryError):
+        return WIRE_CODES[ResourcesExhausted]
     for cls in type(error).__mro__:
         if cls in WIRE_CODES:
             return WIRE_CODES[cls]

@@ -11,24 +11,40 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from promptdaw.inference_server.errors import JobCancelled, JobTimeout, PromptdawError
-from promptdaw.inference_server.protocol import Payload, Request
+from promptdaw.inference_server.errors import JobCancelled, JobTimeout, PromptdawError, ResourcesExhausted
+from promptdaw.inference_server.memory import release_memory
+from promptdaw.inference_server.protocol import Audio, Frame, Payload, Request, encode_result
 
 if TYPE_CHECKING:
     from promptdaw.runtime.registry import ModelRegistry
 
-__all__ = ["CancelReason", "Job", "JobContext", "JobState", "Outbox", "Outgoing", "TaskResult"]
+__all__ = [
+    "CancelReason",
+    "Job",
+    "JobContext",
+    "JobState",
+    "KeptResult",
+    "KeptResults",
+    "Outbox",
+    "Outgoing",
+    "Seal",
+    "TaskResult",
+]
 
 #: What a task returns: the JSON result object and binary payloads.
 TaskResult = tuple[dict[str, Any], Sequence[Payload]]
+#: Puts the signature frame in front of a message's frames (``protocol.sign`` with the daemon's key).
+Seal = Callable[[Sequence[Frame]], list[Frame]]
 
 
 class JobState(StrEnum):
@@ -107,10 +123,75 @@ class Outgoing:
     body: dict[str, Any] | None = None
     payloads: Sequence[Payload] = ()
     error: BaseException | None = None
+    #: A result's signed frames, made on the worker thread: hashing tens of MB of audio on the
+    #: socket loop would hold up every quick request behind it.
+    frames: Sequence[Frame] | None = None
 
     @property
     def final(self) -> bool:
         return self.event != "progress"
+
+
+def payload_bytes(payloads: Sequence[Payload]) -> int:
+    return sum(p.samples.nbytes if isinstance(p, Audio) else len(p.data) for p in payloads)
+
+
+@dataclass
+class KeptResult:
+    expires: float
+    request: Request
+    body: dict[str, Any]
+    payloads: Sequence[Payload]
+    nbytes: int
+
+
+class KeptResults:
+    """Results finished just as their client left, kept for that client to collect with ``result``.
+
+    Keyed by the client's routing identity and the request id, so only the connection that
+    submitted a job can collect it. Bounded in count and in bytes: the oldest go first, and a
+    result bigger than the whole budget is not kept at all. Main thread only.
+    """
+
+    def __init__(self, ttl_s: float, max_count: int, max_bytes: int) -> None:
+        self.ttl_s, self.max_count, self.max_bytes = ttl_s, max_count, max_bytes
+        self._kept: OrderedDict[tuple[bytes, str], KeptResult] = OrderedDict()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def keep(self, identity: bytes, request: Request, body: dict[str, Any], payloads: Sequence[Payload],
+             now: float) -> int:  # fmt: skip
+        """Keep a result; returns the bytes dropped to make room (or of this result, when it cannot fit)."""
+        kept = KeptResult(now + self.ttl_s, request, body, payloads, payload_bytes(payloads))
+        if kept.nbytes > self.max_bytes or self.max_count < 1:
+            return kept.nbytes
+        self._kept[(identity, request.id)] = kept
+        self.nbytes += kept.nbytes
+        dropped = 0
+        while len(self._kept) > self.max_count or self.nbytes > self.max_bytes:
+            dropped += self._drop_oldest()
+        return dropped
+
+    def take(self, identity: bytes, request_id: str) -> KeptResult | None:
+        """The result of ``identity``'s request ``request_id``, removed; None if there is none."""
+        kept = self._kept.pop((identity, request_id), None)
+        if kept is not None:
+            self.nbytes -= kept.nbytes
+        return kept
+
+    def expire(self, now: float) -> int:
+        """Drop results past their time; returns the bytes dropped."""
+        dropped = 0
+        while self._kept and next(iter(self._kept.values())).expires < now:
+            dropped += self._drop_oldest()
+        return dropped
+
+    def _drop_oldest(self) -> int:
+        _, kept = self._kept.popitem(last=False)
+        self.nbytes -= kept.nbytes
+        return kept.nbytes
 
 
 class Outbox:
@@ -155,10 +236,21 @@ class Outbox:
 class JobContext:
     """What a running task can see and do."""
 
-    def __init__(self, job: Job, registry: ModelRegistry, outbox: Outbox) -> None:
+    def __init__(self, job: Job, registry: ModelRegistry, outbox: Outbox, seal: Seal, *,
+                 plugin_paths: Sequence[Path] = ()) -> None:  # fmt: skip
         self.job = job
         self.registry = registry
         self._outbox = outbox
+        self._seal = seal
+        #: Folders the daemon's configuration adds to the plugin folders (``serve --plugin-path``).
+        self.plugin_paths = tuple(plugin_paths)
+        #: What degraded while serving the job (a broken optional model), sent as the result's ``warnings``.
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Say in the result how it is less than asked (each message once)."""
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     @property
     def request(self) -> Request:
@@ -185,12 +277,23 @@ class JobContext:
         try:
             self.progress(0.0, "started")  # also tells the loop early if the client left
             body, payloads = task(self)
+            if self.warnings:
+                body = {**body, "warnings": [*body.get("warnings", ()), *self.warnings]}
+            frames = self._seal(encode_result(job.request, body, payloads))
         except (JobCancelled, JobTimeout) as exc:
             job.state = JobState.CANCELLED
             self._outbox.put(Outgoing(job, "error", error=exc))
+        except MemoryError as exc:
+            job.state = JobState.FAILED
+            # The traceback holds the frames that hold the buffers: drop it before releasing.
+            message = f"{job.request.type} {job.request.id!r} ran out of memory ({exc or 'MemoryError'}); ask for less"
+            exc.__traceback__ = None
+            del exc
+            release_memory()
+            self._outbox.put(Outgoing(job, "error", error=ResourcesExhausted(message)))
         except Exception as exc:  # a crashed task is reported; the worker lives on
             job.state = JobState.FAILED
             self._outbox.put(Outgoing(job, "error", error=exc))
         else:
             job.state = JobState.DONE
-            self._outbox.put(Outgoing(job, "result", body, payloads))
+            self._outbox.put(Outgoing(job, "result", body, payloads, frames=frames))

@@ -8,7 +8,15 @@ from promptdaw.core.limits import SAMPLE_RATE_RANGE, SEED_MAX, TARGET_LUFS_RANGE
 from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.protocol import Audio, Request
 
-__all__ = ["number_param", "sample_rate_param", "seed_param", "single_audio", "string_param", "target_lufs_param"]
+__all__ = [
+    "bool_param",
+    "number_param",
+    "sample_rate_param",
+    "seed_param",
+    "single_audio",
+    "string_param",
+    "target_lufs_param",
+]
 
 
 def number_param(request: Request, name: str, default: float, *, lo: float, hi: float, integer: bool = False) -> float:
@@ -18,6 +26,13 @@ def number_param(request: Request, name: str, default: float, *, lo: float, hi: 
         raise InvalidInput(f"{name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
     if not lo <= value <= hi:  # also false for NaN
         raise InvalidInput(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
+    return value
+
+
+def bool_param(request: Request, name: str, default: bool) -> bool:
+    value = request.params.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false, got {value!r}")
     return value
 
 

@@ -1,15 +1,22 @@
 """The promptdaw wire protocol: the only module that builds or parses frames.
 
-A message is a ZeroMQ multipart message: one UTF-8 JSON header frame, then zero or more
-binary frames, each described by an entry of the header's ``buffers`` list. Clients use a
-DEALER socket, the daemon a ROUTER socket (which adds the routing identity frame in
-front). ``docs/protocol.md`` is the authoritative description; keep the two in step.
+A message is a ZeroMQ multipart message: a signature frame, one UTF-8 JSON header frame, then
+zero or more binary frames, each described by an entry of the header's ``buffers`` list.
+Clients use a DEALER socket, the daemon a ROUTER socket (which adds the routing identity frame
+in front). The ``encode_*``/``decode_*`` functions build and read the header and buffers;
+:func:`sign` puts the signature in front and :func:`verify` checks and strips it, as Jupyter's
+``Session`` signs kernel messages. ``docs/protocol.md`` is the authoritative description; keep
+the two in step.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
+import secrets
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from promptdaw.inference_server.errors import (
+    BadSignature,
     MalformedMessage,
     PayloadTooLarge,
     ProtocolError,
@@ -30,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_PORT",
     "PROTOCOL_VERSION",
+    "SIGNATURE_SCHEME",
     "Audio",
     "Midi",
     "Payload",
@@ -42,11 +51,17 @@ __all__ = [
     "encode_request",
     "encode_result",
     "message_size",
+    "new_key",
     "raise_for_error",
+    "sign",
+    "signature",
+    "verify",
 ]
 
-#: Bumped on any incompatible change; independent of the package version.
-PROTOCOL_VERSION = 1
+#: Bumped on any incompatible change; independent of the package version. 2: the signature frame.
+PROTOCOL_VERSION = 2
+#: How the signature frame is made (named in the connection file, as Jupyter's ``signature_scheme``).
+SIGNATURE_SCHEME = "hmac-sha256"
 DEFAULT_PORT = 7467
 DEFAULT_ENDPOINT = f"tcp://127.0.0.1:{DEFAULT_PORT}"
 #: Largest accepted request (all frames together). 10 minutes of 48 kHz stereo float32 is 230 MB.
@@ -184,6 +199,46 @@ def _parse_payloads(header: dict[str, Any], frames: Sequence[Frame]) -> tuple[Pa
 
 def message_size(frames: Sequence[Frame]) -> int:
     return sum(len(f) for f in frames)
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def new_key() -> str:
+    """A fresh random signing key: 64 hex digits (256 bits). Its ASCII bytes are the HMAC key."""
+    return secrets.token_hex(32)
+
+
+def signature(key: bytes, frames: Sequence[Frame]) -> bytes:
+    """HMAC-SHA256 of ``frames`` (header and buffers) as 64 lower-case hex digits.
+
+    Each frame is preceded by its length as an unsigned 64-bit little-endian integer, so no
+    bytes can move from one frame to the next without changing the signature.
+    """
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for frame in frames:
+        mac.update(struct.pack("<Q", len(frame)))
+        mac.update(frame)
+    return mac.hexdigest().encode("ascii")
+
+
+def sign(key: bytes | None, frames: Sequence[Frame]) -> list[Frame]:
+    """``frames`` with their signature frame in front; without a key the signature is empty."""
+    return [signature(key, frames) if key else b"", *frames]
+
+
+def verify(key: bytes, frames: Sequence[Frame]) -> Sequence[Frame]:
+    """The frames after a valid signature frame.
+
+    Raises:
+        BadSignature: no frames, an empty or wrong signature. The receiver drops the message
+            without a reply (an answer would tell a stranger what it got wrong).
+    """
+    if len(frames) < 2 or not len(frames[0]):
+        raise BadSignature("unsigned message")
+    if not hmac.compare_digest(bytes(frames[0]), signature(key, frames[1:])):
+        raise BadSignature("wrong signature")
+    return frames[1:]
 
 
 # --------------------------------------------------------------------------- requests

@@ -1,4 +1,8 @@
-"""Who may talk to the daemon: loopback by default, CurveZMQ for anything wider.
+"""Who may talk to the daemon: holders of its signing key; loopback by default, CurveZMQ for anything wider.
+
+Every message is signed with a key the daemon makes at start-up and writes, with its endpoint,
+to a *connection file* only its user can read (``<state dir>/connections/``), as Jupyter does for
+its kernels: local clients of the same user read it; others never get an answer.
 
 A keys directory made by :func:`generate_keys` (``promptdaw keys DIR``) holds::
 
@@ -10,9 +14,12 @@ A keys directory made by :func:`generate_keys` (``promptdaw keys DIR``) holds::
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 import shutil
-from dataclasses import dataclass
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,15 +27,23 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from promptdaw.inference_server.errors import InsecureEndpoint
+from promptdaw.core.paths import state_dir
+from promptdaw.inference_server.errors import InsecureEndpoint, InvalidInput
+from promptdaw.inference_server.protocol import SIGNATURE_SCHEME
 
 __all__ = [
+    "ConnectionInfo",
     "ServerKeys",
     "configure_client_curve",
+    "connection_file",
+    "find_connection",
     "generate_keys",
     "is_loopback",
     "load_server_keys",
+    "read_connection_file",
+    "remove_connection_file",
     "secure_server_socket",
+    "write_connection_file",
 ]
 
 
@@ -123,3 +138,95 @@ def generate_keys(keys_dir: Path) -> dict[str, Path]:
         paths[f"{name}_secret"] = secret
     shutil.copyfile(keys_dir / "client.key", authorized / "client.key")
     return paths
+
+
+# ---------------------------------------------------------------------------- connection files
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What a client needs to talk to a daemon: where, and the key that signs every message."""
+
+    endpoint: str
+    key: str
+    pid: int
+    signature_scheme: str = SIGNATURE_SCHEME
+    #: The daemon's CurveZMQ public key (Z85) when it serves with ``--curve-keys``; clients still
+    #: need their own authorised key pair.
+    curve_server_key: str | None = None
+
+    @property
+    def key_bytes(self) -> bytes:
+        """The HMAC key: the ASCII bytes of :attr:`key`."""
+        return self.key.encode("ascii")
+
+
+def _endpoint_slug(endpoint: str) -> str:
+    """``tcp-7467`` for any host on port 7467, so a daemon bound to ``tcp://0.0.0.0:7467`` is found
+    from ``tcp://127.0.0.1:7467`` (one TCP port, one listener); ``ipc-<path>`` for ipc."""
+    scheme, _, address = endpoint.partition("://")
+    if scheme == "tcp":
+        port = address.rsplit(":", 1)[-1]
+        return f"tcp-{port}"
+    return re.sub(r"[^A-Za-z0-9._]+", "-", f"{scheme}-{address}").strip("-")
+
+
+def connection_file(endpoint: str, directory: Path | None = None) -> Path:
+    """Where the daemon serving ``endpoint`` writes its connection file."""
+    return (directory or state_dir() / "connections") / f"daemon-{_endpoint_slug(endpoint)}.json"
+
+
+def write_connection_file(path: Path, info: ConnectionInfo) -> Path:
+    """Write ``info`` atomically, readable by its owner only from the first byte.
+
+    (``core.files.atomic_write_bytes`` widens files to the umask for shared outputs; a key must
+    never be readable by others, even for a moment, so the 0600 of ``mkstemp`` is kept.)
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)  # our own folder: nobody else lists or replaces its files
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(info), f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_connection_file(path: Path) -> ConnectionInfo:
+    """Read a connection file.
+
+    Raises:
+        InvalidInput: the file is not one (its path named); OSError when it cannot be read.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+        info = ConnectionInfo(**data)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{path} is not a promptdaw connection file: {exc}") from None
+    if info.signature_scheme != SIGNATURE_SCHEME or not isinstance(info.key, str) or not info.key.isascii():
+        raise InvalidInput(f"{path}: signature_scheme must be {SIGNATURE_SCHEME!r} with an ASCII key")
+    return info
+
+
+def find_connection(endpoint: str) -> ConnectionInfo | None:
+    """The connection file of the daemon at ``endpoint``: ``$PROMPTDAW_CONNECTION_FILE`` (a copy of a
+    remote daemon's), else the one in this user's state folder; None when there is none."""
+    path = Path(env) if (env := os.environ.get("PROMPTDAW_CONNECTION_FILE")) else connection_file(endpoint)
+    try:
+        return read_connection_file(path)
+    except FileNotFoundError:
+        return None
+
+
+def remove_connection_file(path: Path, pid: int) -> None:
+    """Remove ``path`` if it is still the file of the daemon ``pid`` (a newer daemon may own it now)."""
+    try:
+        if read_connection_file(path).pid == pid:
+            path.unlink()
+    except (OSError, InvalidInput):
+        pass

@@ -12,18 +12,20 @@ click. Audio can also be fitted to a project tempo and key.
 
 Modules, one concern each: ``instruments`` (what plays notes), ``score`` (notes in beats,
 swing, exact loop lengths), ``render`` (placement, tails, stems), ``effects`` (chains and
-their spec syntax), ``timing`` (stretch and pitch-shift), ``mastering`` (loudness, true
-peak, limiter), ``wav`` (WAV with ACID and smpl loop metadata).
+their spec syntax), ``sandbox`` (the plugin folders, and a process of their own for plugins),
+``timing`` (stretch and pitch-shift), ``mastering`` (loudness, true peak, limiter), ``wav``
+(WAV with ACID and smpl loop metadata).
 """
 
 from promptdaw.core.wav import LoopInfo, WavData, read_wav, write_wav
-from promptdaw.plugin_host.effects import BUILTIN_EFFECTS, EffectChain, EffectSpec, parse_chain, parse_fx
+from promptdaw.plugin_host.effects import BUILTIN_EFFECTS, AudioEffect, EffectChain, EffectSpec, parse_chain, parse_fx
 from promptdaw.plugin_host.instruments import (
     DrumKit,
     EventInstrument,
     Instrument,
     InstrumentSpec,
     NoteEvent,
+    PluginHost,
     PluginLoadError,
     VoiceFactory,
     VST3Instrument,
@@ -32,6 +34,13 @@ from promptdaw.plugin_host.instruments import (
 )
 from promptdaw.plugin_host.mastering import DEFAULT_TARGET_LUFS, Mastered, integrated_loudness, master, true_peak_dbtp
 from promptdaw.plugin_host.render import DEFAULT_SAMPLE_RATE, Stems, render
+from promptdaw.plugin_host.sandbox import (
+    PluginCrashed,
+    PluginPathRefused,
+    PluginSandbox,
+    check_plugin_path,
+    plugin_folders,
+)
 from promptdaw.plugin_host.score import Score, ScoreNote, ScorePart, loop_length_samples
 from promptdaw.plugin_host.timing import key_shift_semitones, pitch_shift, stretch_loop, stretch_to_tempo
 
@@ -39,6 +48,7 @@ __all__ = [
     "BUILTIN_EFFECTS",
     "DEFAULT_SAMPLE_RATE",
     "DEFAULT_TARGET_LUFS",
+    "AudioEffect",
     "DrumKit",
     "EffectChain",
     "EffectSpec",
@@ -48,7 +58,11 @@ __all__ = [
     "LoopInfo",
     "Mastered",
     "NoteEvent",
+    "PluginCrashed",
+    "PluginHost",
     "PluginLoadError",
+    "PluginPathRefused",
+    "PluginSandbox",
     "Score",
     "ScoreNote",
     "ScorePart",
@@ -56,6 +70,7 @@ __all__ = [
     "VST3Instrument",
     "VoiceFactory",
     "WavData",
+    "check_plugin_path",
     "integrated_loudness",
     "key_shift_semitones",
     "load_instrument",
@@ -65,6 +80,7 @@ __all__ = [
     "parse_fx",
     "parse_instrument_spec",
     "pitch_shift",
+    "plugin_folders",
     "read_wav",
     "render",
     "stretch_loop",

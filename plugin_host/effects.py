@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from promptdaw.plugin_host.instruments import PluginLoadError, _quiet_dpf_parame
 __all__ = [
     "BUILTIN_EFFECTS",
     "DEFAULT_TAIL_S",
+    "AudioEffect",
     "EffectChain",
     "EffectSpec",
     "builtin_parameters",
@@ -246,6 +247,12 @@ def _build(spec: EffectSpec) -> Any:
     for key, value in spec.parameters.items():
         set_plugin_parameter(plugin, str(spec.path), key, value)
     return plugin
+
+
+class AudioEffect(Protocol):
+    """What a part's audio goes through: an :class:`EffectChain`, or one in the plugin sandbox."""
+
+    def process(self, audio: np.ndarray, sample_rate: int, *, wrap: bool = True) -> np.ndarray: ...
 
 
 class EffectChain:

@@ -40,6 +40,7 @@ __all__ = [
     "Instrument",
     "InstrumentSpec",
     "NoteEvent",
+    "PluginHost",
     "PluginLoadError",
     "VST3Instrument",
     "VoiceFactory",
@@ -289,18 +290,26 @@ def parse_instrument_spec(text: str) -> InstrumentSpec:
     return InstrumentSpec(part, "vst3", path=Path(value).expanduser())
 
 
+class PluginHost(Protocol):
+    """Where VST3 instruments are loaded: ``plugin_host.sandbox.PluginSandbox`` in the daemon."""
+
+    def instrument(self, path: str | Path, *, channel: int = 0) -> EventInstrument: ...
+
+
 def load_instrument(
     spec: InstrumentSpec,
     *,
     role: str | None = None,
     make_voice: VoiceFactory | None = None,
     make_kit: VoiceFactory | None = None,
+    host: PluginHost | None = None,
 ) -> Instrument | EventInstrument:
     """The instrument a spec names, for a part playing ``role``.
 
     A builtin spec for the drums role becomes ``make_kit(prompt)`` (by default a
     :class:`DrumKit` of ``make_voice`` voices styled by the prompt); any other builtin spec is
-    ``make_voice(prompt)``. A VST3 for drums gets its notes on MIDI channel 10.
+    ``make_voice(prompt)``. A VST3 for drums gets its notes on MIDI channel 10; it is loaded by
+    ``host`` when given (the daemon's sandbox), else in this process.
 
     Raises:
         ValueError: a builtin spec but no ``make_voice`` (no built-in instrument available).
@@ -314,4 +323,7 @@ def load_instrument(
             return make_kit(spec.prompt) if make_kit is not None else DrumKit(make_voice, spec.prompt)
         return make_voice(spec.prompt)
     assert spec.path is not None
-    return VST3Instrument(spec.path, channel=DRUM_CHANNEL if role == "drums" else 0)
+    channel = DRUM_CHANNEL if role == "drums" else 0
+    if host is not None:
+        return host.instrument(spec.path, channel=channel)
+    return VST3Instrument(spec.path, channel=channel)

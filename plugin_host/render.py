@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from promptdaw.core.clip import Clip
-from promptdaw.plugin_host.effects import EffectChain
+from promptdaw.plugin_host.effects import AudioEffect
 from promptdaw.plugin_host.instruments import EventInstrument, Instrument, NoteEvent
 from promptdaw.plugin_host.score import Score, ScorePart
 
@@ -154,7 +154,7 @@ def _instrument_for(part: ScorePart, instruments: Mapping[str, Instrument | Even
 def render(
     score: Score | Clip,
     instruments: Mapping[str, Instrument | EventInstrument],
-    effects: Mapping[str, EffectChain] | None = None,
+    effects: Mapping[str, AudioEffect] | None = None,
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     wrap: bool = True,

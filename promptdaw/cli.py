@@ -23,14 +23,17 @@ from tqdm import tqdm
 from promptdaw import __version__
 from promptdaw.client import DEFAULT_TIMEOUT_S, Client, ProgressCallback, resolve_endpoint
 from promptdaw.core.audio_files import read_audio
-from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.files import OutputSet, atomic_write_bytes
+from promptdaw.core.limits import KEPT_RESULT_TTL_S, KEPT_RESULTS_BYTES
 from promptdaw.core.midi_files import read_midi
 from promptdaw.core.music.theory import pitch_class_name
 from promptdaw.core.paths import cache_dir, models_dir
-from promptdaw.inference_server.errors import InvalidInput, PromptdawError
+from promptdaw.inference_server.errors import DaemonUnavailable, InvalidInput, PromptdawError
 from promptdaw.inference_server.protocol import DEFAULT_MAX_MESSAGE_BYTES, Audio
-from promptdaw.launcher import WatchingClient, daemon_log_path, ensure_daemon, is_running
+from promptdaw.launcher import WatchingClient, daemon_log_path, ensure_daemon, is_running, unanswered_reason
 from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_S
+from promptdaw.runtime.separation.constants import SOURCES
+from promptdaw.runtime.separation.drums import DRUM_SOURCES
 from promptdaw.runtime.separation.stem_files import separate_to_files, stack_stems
 
 __all__ = ["connected_client", "get_parser", "main"]
@@ -74,6 +77,22 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="CurveZMQ keys folder (from `promptdaw keys`); required off loopback",
     )
+    serve.add_argument("--plugin-path", type=Path, action="append", default=[], metavar="DIR",
+                       help="also load VST3 plugins from DIR (repeatable; besides ~/.vst3, /usr/lib/vst3, "
+                       "/usr/local/lib/vst3 and $PROMPTDAW_PLUGIN_PATH)")  # fmt: skip
+    serve.add_argument(
+        "--max-kept-mb",
+        type=float,
+        default=KEPT_RESULTS_BYTES / 2**20,
+        help="memory for results kept for clients that left, in MiB (default %(default)g)",
+    )
+    serve.add_argument(
+        "--result-ttl",
+        type=float,
+        default=KEPT_RESULT_TTL_S,
+        metavar="S",
+        help="how long such a result is kept, in seconds (default %(default)g)",
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     commands.add_parser("stop", parents=[client], help="stop the daemon")
@@ -98,9 +117,12 @@ def get_parser() -> argparse.ArgumentParser:
     stems.add_argument("input", type=Path, help="WAV, FLAC, MP3, AIFF or OGG file")
     stems.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                        help="folder for drums.wav, bass.wav, vocals.wav, other.wav (stereo float WAV)")  # fmt: skip
-    stems.add_argument("--model", help="stem-separation model name (default: the installed one)")
+    stems.add_argument("--model", help="stem-separation model name (default: the project's own `stems`; "
+                       "`htdemucs` once fetched with `promptdaw fetch-models htdemucs --accept-license`)")  # fmt: skip
     stems.add_argument("--block-s", type=float, default=DEFAULT_BLOCK_S,
                        help="seconds of audio per daemon request; bounds its memory (default %(default)g)")  # fmt: skip
+    stems.add_argument("--drums", action="store_true", help="also split the drums into kick.wav, snare.wav, "
+                       "hats.wav, toms.wav and cymbals.wav (the drum_stems model)")  # fmt: skip
 
     midi = commands.add_parser("midi", parents=[client], help="text to a multi-track MIDI clip")
     midi.add_argument("prompt", help='e.g. "dark trap in F minor, 140 bpm, 8 bars, 808 bass and rolling hats"')
@@ -168,6 +190,11 @@ def get_parser() -> argparse.ArgumentParser:
     sample.add_argument("--sample-rate", type=int, default=44100, help="Hz (default %(default)s)")
 
     fetch = commands.add_parser("fetch-models", help="download model files listed in manifests (set-up step)")
+    fetch.add_argument("names", nargs="*", metavar="MODEL",
+                       help="only these models; opt-in ones (htdemucs) are fetched only when named")  # fmt: skip
+    fetch.add_argument("--accept-license", action="store_true",
+                       help="accept an opt-in model's licence (shown when refused), e.g. htdemucs: "
+                       "personal and research use only")  # fmt: skip
     fetch.add_argument("--models-dir", type=Path)
     fetch.add_argument("--force", action="store_true", help="download again even if present")
     fetch.add_argument("--json", action="store_true")
@@ -206,6 +233,8 @@ def connected_client(args: argparse.Namespace, *, start: bool = True) -> Iterato
     endpoint, keys = resolve_endpoint(args.endpoint), _keys(args)
     if not start:
         if not is_running(endpoint, **keys):
+            if not any(keys.values()) and (reason := unanswered_reason(endpoint)) is not None:
+                raise DaemonUnavailable(reason)
             raise _NotRunning
     elif ensure_daemon(endpoint, **keys) and not args.json:
         print(f"started the promptdaw daemon on {endpoint} (log: {daemon_log_path()})", file=sys.stderr)
@@ -249,6 +278,9 @@ def _serve(args: argparse.Namespace) -> int:
         max_queue=args.max_queue,
         max_message_bytes=int(args.max_message_mb * 2**20),
         curve_keys_dir=args.curve_keys,
+        max_kept_bytes=int(args.max_kept_mb * 2**20),
+        result_ttl_s=args.result_ttl,
+        plugin_paths=tuple(p.expanduser().absolute() for p in args.plugin_path),
     )
     Daemon(config).serve()
     return 0
@@ -269,7 +301,10 @@ def _status(args: argparse.Namespace) -> int:
         f"promptdaw {status['version']} (protocol {status['protocol']}) pid {status['pid']} on {status['endpoint']}",
         f"up {status['uptime_s']:.0f} s, providers: {', '.join(status['providers'])}, memory {memory_mb:.0f} MiB",
         f"models loaded: {', '.join(status['models_loaded']) or 'none'}",
-        f"jobs: {len(status['running'])} running, {status['queue_depth']} queued",
+        f"jobs: {len(status['running'])} running, {len(status['queued'])} queued (yours); "
+        f"{status['others']['running']} running, {status['others']['queued']} queued (other clients')",
+        f"kept results: {status['kept_results']} ({status['kept_bytes'] / 2**20:.0f} MiB); "
+        f"unsigned or wrongly signed messages dropped: {status['dropped_messages']}",
     ]
     lines += [
         f"  {j['type']} {j['id']}: {j['stage']} {j['fraction']:.0%} ({j['elapsed_s']:.1f} s)" for j in status["running"]
@@ -281,7 +316,8 @@ def _status(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     with connected_client(args, start=False) as client:
         models = client.models()
-    lines = [f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}" for m in models]
+    lines = [f"{m['name']:<16} {m.get('kind', '?'):<14} {m['state']:<10} {m.get('version', '')}"
+             + (f"  [licence: {m['license']}]" if m.get("license") else "") for m in models]  # fmt: skip
     lines += [f"  {m['name']}: {m['error']}" for m in models if m.get("error")]
     _emit(args, models, "\n".join(lines) or "no models installed")
     return 0
@@ -312,16 +348,19 @@ def _stems(args: argparse.Namespace) -> int:
     samples, sample_rate = read_audio(args.input)  # fail on bad input before any daemon work
     if not 1.0 <= args.block_s <= 3600.0:
         raise InvalidInput(f"--block-s must be in [1, 3600], got {args.block_s:g}")
-    params = {"model": args.model} if args.model else {}
+    params: dict[str, Any] = {"model": args.model} if args.model else {}
+    names = SOURCES + DRUM_SOURCES if args.drums else SOURCES
+    if args.drums:
+        params["drums"] = True
     with connected_client(args) as client, _progress_bar(args, "separating") as on_progress:
         start = time.perf_counter()
 
         def separate_block(block: Any, progress: ProgressCallback) -> tuple[dict[str, Any], Any]:
             reply = client.request("separate", params, (Audio(block, sample_rate),), on_progress=progress)
-            return reply.body, stack_stems(reply.payloads)
+            return reply.body, stack_stems(reply.payloads, len(names))
 
         result = separate_to_files(separate_block, samples, sample_rate, args.output, block_s=args.block_s,
-                                   on_progress=on_progress)  # fmt: skip
+                                   on_progress=on_progress, names=names)  # fmt: skip
     result = {**result, "output": str(args.output), "elapsed_s": round(time.perf_counter() - start, 3)}
     residual = "silent input" if result["residual_db"] is None else f"{-result['residual_db']:.1f} dB below the mix"
     _emit(args, result, f"wrote {', '.join(result['files'].values())}: {result['duration_s']:.1f} s at "
@@ -486,9 +525,14 @@ def _fit_audio(args: argparse.Namespace) -> int:
 
 
 def _fetch_models(args: argparse.Namespace) -> int:
-    from promptdaw.runtime.fetch import fetch_all
+    from promptdaw.runtime.fetch import fetch_all, fetch_named
 
-    written = fetch_all(args.models_dir or models_dir(), cache_dir(), force=args.force)
+    root = args.models_dir or models_dir()
+    if args.names:
+        written = fetch_named(root, cache_dir(), args.names, force=args.force, accept_license=args.accept_license,
+                              notify=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    else:
+        written = fetch_all(root, cache_dir(), force=args.force)
     report = {name: [str(p) for p in paths] for name, paths in written.items()}
     lines = [f"{name}: {'fetched ' + ', '.join(p) if p else 'up to date'}" for name, p in report.items()]
     _emit(args, report, "\n".join(lines) or "no model needs fetching")
@@ -505,8 +549,11 @@ def _make_keys(args: argparse.Namespace) -> int:
 
 
 def _read_patch(path: Path) -> dict[str, Any]:
+    raw = Path(path).read_bytes()
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:  # a MIDI or WAV given by mistake: say what it is not
+        raise InvalidInput(f"{path} is not a JSON patch file: byte {exc.start} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path} is not a JSON patch file: {exc}") from None
     if not isinstance(data, dict):
@@ -515,7 +562,7 @@ def _read_patch(path: Path) -> dict[str, Any]:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from promptdaw.core.audio_files import write_audio
+    from promptdaw.core.audio_files import audio_bytes
     from promptdaw.runtime.synthesis.prompt import parse_note_param
 
     if args.prompt is None and args.patch is None and args.vary is None:
@@ -536,9 +583,10 @@ def _sample(args: argparse.Namespace) -> int:
     if len(audio) != 1:
         raise PromptdawError(f"generate-sample reply carried {len(audio)} audio buffers, expected 1")
     result = reply.body
-    write_audio(args.output, audio[0].samples, audio[0].sample_rate)
     patch_path = args.output.with_name(f"{args.output.stem}.patch.json")
-    atomic_write_bytes(patch_path, json.dumps(result["patch"], indent=1).encode())
+    with OutputSet() as files:  # the sample and its patch are replaced together or not at all
+        files.write_bytes(patch_path, json.dumps(result["patch"], indent=1).encode())
+        files.write_bytes(args.output, audio_bytes(audio[0].samples, audio[0].sample_rate, args.output.suffix))
     result = {**result, "output": str(args.output), "patch_file": str(patch_path),
               "elapsed_s": round(time.perf_counter() - start, 3)}  # fmt: skip
     pitch = f" at {result['note_name']}" if result.get("pitched") else ""

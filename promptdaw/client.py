@@ -1,12 +1,16 @@
-"""The Python client: one DEALER socket, typed errors, progress callbacks.
+"""The Python client: one DEALER socket, signed messages, typed errors, progress callbacks.
 
 >>> with Client() as client:
 ...     client.ping()
 ...     result, midi = client.transcribe(samples, 44100, on_progress=print)
+
+The signing key comes from the daemon's connection file (``security.find_connection``): the
+one in this user's state folder for the endpoint, or ``$PROMPTDAW_CONNECTION_FILE``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -17,7 +21,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from promptdaw.inference_server.errors import DaemonUnavailable, PromptdawError
+from promptdaw.inference_server.errors import BadSignature, DaemonUnavailable, PromptdawError
 from promptdaw.inference_server.protocol import (
     DEFAULT_ENDPOINT,
     Audio,
@@ -28,13 +32,20 @@ from promptdaw.inference_server.protocol import (
     decode_reply,
     encode_request,
     raise_for_error,
+    sign,
+    verify,
 )
-from promptdaw.inference_server.security import configure_client_curve
+from promptdaw.inference_server.security import ConnectionInfo, configure_client_curve, find_connection
 
-__all__ = ["DEFAULT_TIMEOUT_S", "Client", "ProgressCallback", "resolve_endpoint"]
+__all__ = ["DEAD_AFTER_S", "DEFAULT_TIMEOUT_S", "HEARTBEAT_S", "Client", "ProgressCallback", "resolve_endpoint"]
 
-#: Longest silence tolerated from the daemon; progress events reset the clock.
+#: Longest silence tolerated about a request; progress events reset the clock.
 DEFAULT_TIMEOUT_S = 30.0
+#: While a request waits in silence, the client pings the daemon this often...
+HEARTBEAT_S = 1.0
+#: ...and calls it gone when nothing at all came back for this long (its loop answers pings at
+#: once, even while jobs run, so silence means it exited, was killed or hangs).
+DEAD_AFTER_S = 3.0
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -49,9 +60,13 @@ class Client:
 
     Args:
         endpoint: ZeroMQ endpoint (see :func:`resolve_endpoint`).
-        timeout_s: how long to wait without hearing from the daemon before giving up.
+        timeout_s: how long to wait without hearing about a request before giving up.
         server_key: the daemon's public key file, for CurveZMQ (``$PROMPTDAW_SERVER_KEY``).
         client_key: this client's ``.key_secret`` file, for CurveZMQ (``$PROMPTDAW_CLIENT_KEY``).
+        connection: the daemon's connection (key); by default read from its connection file.
+            Without one, requests go unsigned and the daemon drops them.
+        identity: a routing identity to reuse across connections, so a client that reconnects
+            can still ``cancel`` its jobs and collect a kept ``result``; by default a fresh one.
     """
 
     def __init__(
@@ -61,12 +76,18 @@ class Client:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         server_key: Path | None = None,
         client_key: Path | None = None,
+        connection: ConnectionInfo | None = None,
+        identity: bytes | None = None,
     ) -> None:
         self.endpoint = resolve_endpoint(endpoint)
         self.timeout_s = timeout_s
+        self.connection = connection or find_connection(self.endpoint)
+        self._key = self.connection.key_bytes if self.connection else None
         self._context = zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if identity is not None:
+            self._socket.setsockopt(zmq.ROUTING_ID, identity)
         server_key = server_key or _env_path("PROMPTDAW_SERVER_KEY")
         client_key = client_key or _env_path("PROMPTDAW_CLIENT_KEY")
         if server_key and client_key:
@@ -87,8 +108,18 @@ class Client:
     def send(self, type: str, params: dict[str, Any] | None = None, payloads: Sequence[Payload] = ()) -> str:
         """Send a request without waiting; returns its id (see :meth:`wait`)."""
         request = Request(uuid.uuid4().hex, type, dict(params or {}), tuple(payloads))
-        self._socket.send_multipart(encode_request(request), copy=False)
+        self._socket.send_multipart(sign(self._key, encode_request(request)), copy=False)
         return request.id
+
+    def _receive(self) -> Reply | None:
+        """The next reply, or None for a message not signed with our key (dropped, as the daemon does)."""
+        frames = self._socket.recv_multipart(copy=False)
+        if self._key is None:
+            return None
+        try:
+            return decode_reply(verify(self._key, [f.buffer for f in frames]))
+        except BadSignature:
+            return None
 
     def wait(
         self,
@@ -99,26 +130,58 @@ class Client:
     ) -> Reply:
         """Wait for the final reply to ``request_id``, passing progress events on.
 
+        While nothing comes, pings the daemon every :data:`HEARTBEAT_S` seconds, so a daemon
+        that has gone is noticed within :data:`DEAD_AFTER_S` seconds however long the job.
+
         Raises:
-            DaemonUnavailable: nothing heard for ``timeout_s`` seconds.
+            DaemonUnavailable: nothing heard about the request for ``timeout_s`` seconds, or
+                nothing at all from the daemon for :data:`DEAD_AFTER_S`.
             PromptdawError: the typed error the daemon replied with.
         """
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
-        deadline = time.monotonic() + timeout_s
+        start = time.monotonic()
+        heard = alive = pinged = start  # about the request; anything; last ping sent
         while True:
-            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            if not self._socket.poll(remaining_ms, zmq.POLLIN):
+            now = time.monotonic()
+            if now - heard >= timeout_s:
                 raise DaemonUnavailable(
                     f"no answer from the promptdaw daemon at {self.endpoint} within {timeout_s:g} s"
                 )
-            reply = decode_reply(self._socket.recv_multipart(copy=False))
+            if now - alive >= DEAD_AFTER_S:
+                raise DaemonUnavailable(
+                    f"the promptdaw daemon at {self.endpoint} stopped answering (nothing for {DEAD_AFTER_S:g} s, "
+                    "pings included): it has exited or hangs"
+                )
+            if now - max(alive, pinged) >= HEARTBEAT_S:
+                reason = self._gone()
+                if reason is not None and not self._socket.poll(0, zmq.POLLIN):  # an answer sent before it went
+                    raise DaemonUnavailable(reason)
+                self._ping_nowait()
+                pinged = now
+            wake = min(heard + timeout_s, alive + DEAD_AFTER_S, max(alive, pinged) + HEARTBEAT_S)
+            if not self._socket.poll(max(0, int((wake - now) * 1000)), zmq.POLLIN):
+                continue
+            reply = self._receive()
+            if reply is None:
+                continue
+            alive = time.monotonic()
             if reply.id != request_id:
-                continue  # a late answer to an abandoned request
-            deadline = time.monotonic() + timeout_s
+                continue  # a ping's answer, or a late answer to an abandoned request
+            heard = alive
             if reply.final:
                 return raise_for_error(reply)
             if on_progress is not None:
                 on_progress(float(reply.body.get("fraction", 0.0)), str(reply.body.get("stage", "")))
+
+    def _gone(self) -> str | None:
+        """Why the daemon is known to be gone, checked once per heartbeat; None: not known (wait for pings)."""
+        return None
+
+    def _ping_nowait(self) -> None:
+        """A heartbeat: a ``ping`` whose answer only shows the daemon is there."""
+        request = Request(uuid.uuid4().hex, "ping")
+        with contextlib.suppress(zmq.Again):  # no connection to queue on: the silence will tell
+            self._socket.send_multipart(sign(self._key, encode_request(request)), flags=zmq.NOBLOCK)
 
     def request(
         self,

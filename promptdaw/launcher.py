@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from promptdaw.client import Client, ProgressCallback
+from promptdaw.client import Client
 from promptdaw.core.paths import state_dir
 from promptdaw.inference_server.errors import DaemonUnavailable
-from promptdaw.inference_server.protocol import Reply
-from promptdaw.inference_server.security import is_loopback
+from promptdaw.inference_server.security import find_connection, is_loopback
 
 __all__ = [
     "TemporaryDaemon",
@@ -29,14 +28,12 @@ __all__ = [
     "is_running",
     "spawn_daemon",
     "temporary_daemon",
+    "unanswered_reason",
     "wait_until_serving",
 ]
 
 #: A cold start loads onnxruntime and reads manifests; give it room on a slow machine.
 START_TIMEOUT_S = 30.0
-
-#: While a request waits on a silent daemon, how often :class:`WatchingClient` checks that it still listens.
-LIVENESS_CHECK_S = 1.0
 
 
 def daemon_log_path() -> Path:
@@ -85,46 +82,39 @@ def is_listening(endpoint: str, timeout_s: float = 0.25) -> bool | None:
 
 
 class WatchingClient(Client):
-    """A :class:`~promptdaw.client.Client` that notices a daemon that has gone, instead of waiting out ``timeout_s``.
-
-    While no answer comes it checks every :data:`LIVENESS_CHECK_S` seconds that something still listens
-    at the (loopback) endpoint, so a daemon killed mid-request (``kill -9``, a crash, the OOM killer) is
-    reported within about a second. A daemon that is alive but silent still gets the full ``timeout_s``.
+    """A :class:`~promptdaw.client.Client` that also checks, at each heartbeat, that something still
+    listens at a loopback endpoint: a daemon killed mid-request (``kill -9``, a crash, the OOM killer)
+    is then reported within about a second, as "gone", rather than after the pings go unanswered.
     """
 
-    def wait(
-        self,
-        request_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout_s: float | None = None,
-    ) -> Reply:
-        timeout_s = self.timeout_s if timeout_s is None else timeout_s
-        heard = time.monotonic()
+    def _gone(self) -> str | None:
+        if is_listening(self.endpoint) is False:
+            return f"the promptdaw daemon at {self.endpoint} is gone: nothing listens there any more"
+        return None
 
-        def progress(fraction: float, stage: str) -> None:
-            nonlocal heard
-            heard = time.monotonic()
-            if on_progress is not None:
-                on_progress(fraction, stage)
 
-        while True:
-            slice_s = max(0.0, min(LIVENESS_CHECK_S, heard + timeout_s - time.monotonic()))
-            try:
-                return super().wait(request_id, on_progress=progress, timeout_s=slice_s)
-            except DaemonUnavailable:
-                pass
-            if time.monotonic() - heard >= timeout_s:
-                raise DaemonUnavailable(
-                    f"no answer from the promptdaw daemon at {self.endpoint} within {timeout_s:g} s"
-                ) from None
-            if is_listening(self.endpoint) is False:
-                try:  # an answer sent just before it exited is still there to take
-                    return super().wait(request_id, on_progress=progress, timeout_s=0)
-                except DaemonUnavailable:
-                    raise DaemonUnavailable(
-                        f"the promptdaw daemon at {self.endpoint} is gone: nothing listens there any more"
-                    ) from None
+def unanswered_reason(endpoint: str, *, keyless: bool = True) -> str | None:
+    """Why a daemon that listens at a loopback ``endpoint`` does not answer this client; None when
+    nothing listens there (so one may be started).
+
+    A daemon behind CurveZMQ drops a keyless client's handshake, and one of another user (or
+    another state folder) drops messages not signed with its key: starting a second daemon would
+    only fail with "Address already in use".
+    """
+    if not is_loopback(endpoint) or is_listening(endpoint) is not True:
+        return None
+    info = find_connection(endpoint)
+    if keyless and info is not None and info.curve_server_key:
+        return (
+            f"the promptdaw daemon at {endpoint} uses CurveZMQ: set its server key (--server-key or "
+            "$PROMPTDAW_SERVER_KEY: server.key in its --curve-keys folder) and an authorised --client-key "
+            "(or $PROMPTDAW_CLIENT_KEY)"
+        )
+    return (
+        f"something listens at {endpoint} but does not answer: a promptdaw daemon with CurveZMQ needs "
+        "--server-key and --client-key; one started by another user or with another state folder needs "
+        "its connection file ($PROMPTDAW_CONNECTION_FILE)"
+    )
 
 
 def spawn_daemon(endpoint: str, log_path: Path, extra_args: Sequence[str] = ()) -> subprocess.Popen:
@@ -166,6 +156,8 @@ def ensure_daemon(endpoint: str, *, server_key: Path | None = None, client_key: 
         return False
     if server_key or client_key or not is_loopback(endpoint):
         raise DaemonUnavailable(f"no promptdaw daemon answers at {endpoint} (it is not started automatically)")
+    if (reason := unanswered_reason(endpoint)) is not None:
+        raise DaemonUnavailable(reason)
     log_path = daemon_log_path()
     wait_until_serving(endpoint, spawn_daemon(endpoint, log_path), log_path)
     return True

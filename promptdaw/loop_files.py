@@ -1,7 +1,8 @@
 """Files of a rendered loop on the client side: OUT.wav, OUT.mid and OUT.<part>.wav beside it.
 
 Every WAV of a loop carries ``acid`` and ``smpl`` chunks (tempo, beats, meter, root note and
-a loop over the whole file) so DAWs lock it to their tempo; each file is written atomically.
+a loop over the whole file) so DAWs lock it to their tempo; the files are written as one
+atomic set (all replaced together, or none).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from promptdaw.core.files import atomic_write_bytes
+from promptdaw.core.files import OutputSet
+from promptdaw.core.music.spec import PART_ROLES
+from promptdaw.core.wav import wav_bytes
 from promptdaw.inference_server.errors import InvalidInput
 from promptdaw.inference_server.protocol import Audio, Midi, Payload
 from promptdaw.plugin_host import (
@@ -28,7 +31,7 @@ from promptdaw.plugin_host import (
 )
 from promptdaw.plugin_host.mastering import DEFAULT_CEILING_DBTP
 
-__all__ = ["fit_audio_file", "loop_info", "part_path", "write_render_files"]
+__all__ = ["fit_audio_file", "loop_info", "old_part_files", "part_path", "write_render_files"]
 
 
 def loop_info(result: dict[str, Any]) -> LoopInfo:
@@ -42,15 +45,36 @@ def part_path(output: Path, part: str) -> Path:
     return output.with_name(f"{output.stem}.{safe}{output.suffix or '.wav'}")
 
 
+def old_part_files(output: Path) -> list[Path]:
+    """Stems of an earlier render to ``output`` that a new render would leave behind.
+
+    Only names promptdaw gives stems count: ``OUT.<role>.wav`` for the part roles a loop has,
+    and ``OUT.part<N>.wav`` for unnamed tracks. A stem named after a MIDI track of a rendered
+    file (``OUT.lead-synth.wav``) cannot be told from a file of the user's (``OUT.final.wav``),
+    and removing a user's file is worse than leaving a stale stem, so those stay.
+    """
+    pattern = re.compile(rf"^{re.escape(output.stem)}\.({'|'.join(PART_ROLES)}|part\d+){re.escape(output.suffix)}$")
+    try:
+        return sorted(p for p in output.parent.iterdir() if pattern.match(p.name) and p.is_file())
+    except OSError:
+        return []
+
+
 def write_render_files(
     output: Path, result: dict[str, Any], payloads: Sequence[Payload], *, stems: bool = True, loop: bool = True
 ) -> list[Path]:
     """Write the mix to ``output``, the MIDI (if sent) beside it, and with ``stems`` one WAV per part.
 
+    The files are one set (``core/files.py``): they replace the old ones only when all are
+    written, and a failure leaves the old set as it was. Stems of an earlier render to the same
+    ``output`` that this one does not write (:func:`old_part_files`) are removed with the commit,
+    so the folder never holds a new mix beside an old loop's stems.
+
     Returns the paths written, mix first.
 
     Raises:
         InvalidInput: the reply does not hold the buffers its result describes.
+        OSError: a file cannot be written (naming that file, not its temporary).
     """
     audio = [p for p in payloads if isinstance(p, Audio)]
     midi = [p for p in payloads if isinstance(p, Midi)]
@@ -58,13 +82,16 @@ def write_render_files(
     if len(audio) != 1 + len(parts):
         raise InvalidInput(f"the daemon sent {len(audio)} audio buffers for a mix and {len(parts)} parts")
     info = loop_info(result) if loop else None
-    written = [write_wav(output, audio[0].samples, audio[0].sample_rate, loop=info)]
-    if midi:
-        written.append(atomic_write_bytes(output.with_suffix(".mid"), midi[0].data))
-    if stems:
-        for part, stem in zip(parts, audio[1:], strict=True):
-            written.append(write_wav(part_path(output, part), stem.samples, stem.sample_rate, loop=info))
-    return written
+    midi_paths = [output.with_suffix(".mid")] if midi else []
+    stem_paths = [part_path(output, part) for part in parts] if stems else []
+    with OutputSet(stale=old_part_files(output)) as files:
+        # The small MIDI first: a full disk then fails on a WAV with a finished temporary in the set.
+        for path in midi_paths:
+            files.write_bytes(path, midi[0].data)
+        files.write_bytes(output, wav_bytes(audio[0].samples, audio[0].sample_rate, loop=info))
+        for path, stem in zip(stem_paths, audio[1 : 1 + len(stem_paths)], strict=True):
+            files.write_bytes(path, wav_bytes(stem.samples, stem.sample_rate, loop=info))
+    return [output, *midi_paths, *stem_paths]
 
 
 def fit_audio_file(

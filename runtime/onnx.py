@@ -74,6 +74,11 @@ class OnnxModel:
         options.log_severity_level = 3  # warnings about unused initialisers are noise to users
         # Idle worker threads must not spin: the daemon shares the machine with a DAW.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # A big graph's memory arena keeps every run's high-water mark and fragments across runs
+        # (HTDemucs: 2.5 GB for one run, 4.9 GB after two); its manifest turns the arena off.
+        if manifest.extra.get("runtime", {}).get("cpu_mem_arena") is False:
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
         try:
             session = ort.InferenceSession(str(manifest.model_path), sess_options=options, providers=list(providers))
         except Exception as exc:  # onnxruntime raises its own untyped errors

@@ -112,6 +112,11 @@ class Manifest:
         return cls.from_dict(data, path.parent)
 
     @property
+    def opt_in(self) -> bool:
+        """Fetched only by name with its licence accepted, and never a default (HTDemucs)."""
+        return bool((self.fetch or {}).get("opt_in"))
+
+    @property
     def model_file(self) -> ModelFile:
         return next(f for f in self.files if f.role == "model")
 
@@ -155,6 +160,7 @@ class ModelRegistry:
         self._invalid: dict[str, str] = {}  # directory name -> error
         self._loaded: dict[str, OnnxModel] = {}
         self._verified: dict[Path, tuple[int, int]] = {}  # path -> (mtime_ns, size) that matched
+        self._problems: dict[str, str] = {}  # name -> why it failed to load or to serve (for ``models``)
         self.discover()
 
     def discover(self) -> None:
@@ -201,9 +207,12 @@ class ModelRegistry:
             try:
                 stat = path.stat()
             except FileNotFoundError:
-                return "missing", (
-                    f"model {manifest.name!r}: file {path} is missing (run `make setup` or `promptdaw fetch-models`)"
+                fetch = (  # an opt-in model is fetched only by name, its licence accepted
+                    f"`promptdaw fetch-models {manifest.name} --accept-license`"
+                    if manifest.opt_in
+                    else "`make setup` or `promptdaw fetch-models`"
                 )
+                return "missing", f"model {manifest.name!r}: file {path} is missing (run {fetch})"
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._verified.get(path) == stamp:
                 continue
@@ -232,8 +241,13 @@ class ModelRegistry:
             if name in self._loaded:
                 return self._loaded[name]
             manifest = self.manifest(name)
-            self.verify(manifest)
-            model = OnnxModel.load(manifest, providers=self.providers, intra_op_threads=self.intra_op_threads)
+            try:
+                self.verify(manifest)
+                model = OnnxModel.load(manifest, providers=self.providers, intra_op_threads=self.intra_op_threads)
+            except ModelUnavailable as exc:
+                self._problems[name] = exc.message
+                raise
+            self._problems.pop(name, None)
             self._loaded[name] = model
             log.info("loaded model %s (%s) on %s", name, manifest.version, model.providers)
             return model
@@ -242,11 +256,20 @@ class ModelRegistry:
         """Drop the session; returns whether it was loaded."""
         self.manifest(name)  # unknown names are an error, not a silent no-op
         with self._lock:
+            self._problems.pop(name, None)
             return self._loaded.pop(name, None) is not None
 
-    def loaded(self) -> list[str]:
+    def record_problem(self, name: str, message: str) -> None:
+        """Remember why ``name`` cannot serve (e.g. what was built on it failed), for ``models``;
+        forgotten when it next loads, or is unloaded."""
         with self._lock:
-            return sorted(self._loaded)
+            self._problems[name] = message
+
+    def loaded(self) -> list[str]:
+        """The loaded models' names, without waiting on a model being loaded (the daemon's
+        ``status`` must answer at once): ``dict.copy`` is atomic under the GIL, and
+        ``_loaded`` only changes under the lock."""
+        return sorted(self._loaded.copy())
 
     def describe(self) -> list[dict[str, Any]]:
         """One entry per model for the ``models`` request, including broken ones."""
@@ -254,11 +277,14 @@ class ModelRegistry:
             manifests = dict(self._manifests)
             invalid = dict(self._invalid)
             loaded = set(self._loaded)
+            problems = dict(self._problems)
         entries = []
         for name, m in sorted(manifests.items()):
             state, error = "loaded" if name in loaded else "available", None
             if name not in loaded:
                 state, error = self._file_problem(m) or (state, error)
+            if error is None and name in problems:  # its files are sound, yet it failed to load or to serve
+                state, error = "broken", problems[name]
             entries.append(
                 {
                     "name": name,

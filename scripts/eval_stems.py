@@ -7,6 +7,11 @@ clip (both channels), averaged over clips. A clip whose reference stem is silent
 Systems, all computed here on the same mixtures:
 
 - **model**: the ONNX model through the daemon's own code path (``tasks.separate``);
+- **model at DIR** (``--compare-model-dir DIR``, may repeat): another own-model folder, e.g. the
+  previous weights, on the same clips and code path;
+- **HTDemucs (opt-in)**: when ``models/htdemucs/htdemucs.onnx`` is installed (``promptdaw
+  fetch-models htdemucs --accept-license``; personal and research use only), the same code path
+  with ``model: htdemucs`` (``--htdemucs-dir``; ``--no-htdemucs`` leaves it out);
 - **HPSS**: librosa's harmonic/percussive separation, percussive part as drums (and
   ``mix - drums`` as the rest);
 - **LPF150**: a 150 Hz low-pass (4th-order Butterworth, zero phase) of the non-drum part,
@@ -94,13 +99,35 @@ def load_loops(directory: Path) -> list[tuple[str, np.ndarray]]:
     return clips
 
 
-def evaluate(clips: list[tuple[str, np.ndarray]], model: OnnxModel, baselines: bool = True) -> dict:
+def load_htdemucs(directory: Path, threads: int) -> OnnxModel | None:
+    """The opt-in HTDemucs model when its weights are installed (checksum verified), else None."""
+    from promptdaw.core.errors import ModelUnavailable
+    from promptdaw.runtime.registry import ModelRegistry
+
+    if not (directory / "manifest.json").exists():
+        return None
+    registry = ModelRegistry(directory.parent, providers=["CPUExecutionProvider"], intra_op_threads=threads)
+    try:
+        return registry.get(Manifest.read(directory / "manifest.json").name)
+    except ModelUnavailable as exc:
+        print(f"HTDemucs left out: {exc.message}", file=sys.stderr)
+        return None
+
+
+def evaluate(
+    clips: list[tuple[str, np.ndarray]],
+    model: OnnxModel,
+    baselines: bool = True,
+    others: dict[str, OnnxModel] | None = None,
+) -> dict:
+    """SDR per system and stem; ``others`` are further models (by row label) on the same clips."""
     rows: dict[str, dict[str, list[float]]] = {}
 
     def add(system: str, stem: str, value: float) -> None:
         rows.setdefault(system, {}).setdefault(stem, []).append(value)
 
     seconds = model_time = 0.0
+    other_time = dict.fromkeys(others or {}, 0.0)
     for _name, stems in clips:
         mix = stems.sum(axis=0)
         mix_energy = float(np.square(mix).sum())
@@ -115,13 +142,22 @@ def evaluate(clips: list[tuple[str, np.ndarray]], model: OnnxModel, baselines: b
             if present[k]:
                 add("model", stem, sdr(stems[k], estimates[k]))
                 add("IRM (oracle)", stem, sdr(stems[k], oracle[k]))
+        for label, other in (others or {}).items():
+            start = time.perf_counter()
+            _, buffers = separate_audio(other, mix, SAMPLE_RATE)
+            other_time[label] += time.perf_counter() - start
+            theirs = np.stack([b.samples for b in buffers])
+            for k, stem in enumerate(SOURCES):
+                if present[k]:
+                    add(label, stem, sdr(stems[k], theirs[k]))
+            add(label, "rest", sdr(stems[1:].sum(axis=0), mix - theirs[0]))
+        add("model", "rest", sdr(stems[1:].sum(axis=0), mix - estimates[0]))
         if not baselines:
             continue
         drums = hpss_drums(mix)
         if present[0]:
             add("HPSS", "drums", sdr(stems[0], drums))
         add("HPSS", "rest", sdr(stems[1:].sum(axis=0), mix - drums))
-        add("model", "rest", sdr(stems[1:].sum(axis=0), mix - estimates[0]))
         if present[1]:
             add("LPF150 of mix - HPSS drums", "bass", sdr(stems[1], lowpass(mix - drums)))
             add("LPF150 of mix - true drums (oracle)", "bass", sdr(stems[1], lowpass(mix - stems[0])))
@@ -130,8 +166,11 @@ def evaluate(clips: list[tuple[str, np.ndarray]], model: OnnxModel, baselines: b
                         "clips": len(v)} for stem, v in by_stem.items()}
         for system, by_stem in rows.items()
     }  # fmt: skip
-    return {"clips": len(clips), "seconds": round(seconds, 1), "model_rtf": round(model_time / max(seconds, 1e-9), 4),
-            "sdr": summary}  # fmt: skip
+    report = {"clips": len(clips), "seconds": round(seconds, 1), "model_rtf": round(model_time / max(seconds, 1e-9), 4),
+              "sdr": summary}  # fmt: skip
+    if others:
+        report["other_rtf"] = {label: round(t / max(seconds, 1e-9), 4) for label, t in other_time.items()}
+    return report
 
 
 def table(report: dict) -> str:
@@ -150,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loops", type=Path, help="folder of generated loops with true stems (optional)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N clips")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all cores)")
+    parser.add_argument("--htdemucs-dir", type=Path, default=REPO / "models/htdemucs",
+                        help="the opt-in HTDemucs model, evaluated too when its weights are installed")  # fmt: skip
+    parser.add_argument("--no-htdemucs", action="store_true", help="leave HTDemucs out even when installed")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="leave out HPSS and the low-pass baselines (they are deterministic)")  # fmt: skip
+    parser.add_argument("--compare-model-dir", type=Path, action="append", default=[],
+                        help="another own-model folder (e.g. previous weights) as a row; may repeat")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
 
@@ -157,18 +203,24 @@ def main(argv: list[str] | None = None) -> int:
 
     model = OnnxModel.load(Manifest.read(args.model_dir / "manifest.json"), providers=["CPUExecutionProvider"],
                            intra_op_threads=args.threads)  # fmt: skip
+    htdemucs = None if args.no_htdemucs else load_htdemucs(args.htdemucs_dir, args.threads)
+    others = {"HTDemucs (opt-in)": htdemucs} if htdemucs is not None else {}
+    for directory in args.compare_model_dir:  # own-model candidates side by side on the same clips
+        others[f"model at {directory}"] = OnnxModel.load(Manifest.read(directory / "manifest.json"),
+                                                         providers=["CPUExecutionProvider"],
+                                                         intra_op_threads=args.threads)  # fmt: skip
     stems, records = load_dataset(args.data)
     count = min(args.limit or len(records), len(records))
     clips = [(records[i]["name"], np.asarray(stems[i], np.float32)) for i in range(count)]
     report = {"data": str(args.data), "soundfont": records[0].get("soundfont") if records else None,
-              "heldout": evaluate(clips, model)}  # fmt: skip
+              "heldout": evaluate(clips, model, not args.no_baselines, others=others)}  # fmt: skip
     print(f"held-out set {args.data} ({report['heldout']['clips']} clips, {report['heldout']['seconds']} s, "
           f"{report['soundfont']}): mean SDR in dB")  # fmt: skip
     print(table(report["heldout"]))
     if args.loops and args.loops.is_dir():
         loops = load_loops(args.loops)
         if loops:
-            report["loops"] = evaluate(loops, model)
+            report["loops"] = evaluate(loops, model, not args.no_baselines, others=others)
             print(f"\ngenerated loops {args.loops} ({len(loops)} clips): mean SDR in dB")
             print(table(report["loops"]))
     elif args.loops:

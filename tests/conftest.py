@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,8 +16,15 @@ from typing import Any
 import pytest
 
 from promptdaw.client import Client
+from promptdaw.inference_server import protocol
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.inference_server.security import find_connection
 from promptdaw.launcher import free_endpoint, spawn_daemon, wait_until_serving
+
+# Daemons started by the tests (and the plugin loaded in this process) keep their connection files
+# and logs in a folder of the test run, never in the user's own state folder.
+os.environ["PROMPTDAW_STATE_DIR"] = tempfile.mkdtemp(prefix="promptdaw-test-state-")
+os.environ.pop("PROMPTDAW_CONNECTION_FILE", None)
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -30,6 +39,20 @@ class DaemonProcess:
 
     def client(self, **kwargs) -> Client:
         return Client(self.endpoint, **kwargs)
+
+    @property
+    def key(self) -> bytes:
+        """The daemon's signing key, from its connection file (for tests that build raw frames)."""
+        info = find_connection(self.endpoint)
+        assert info is not None, f"no connection file for {self.endpoint}"
+        return info.key_bytes
+
+    def sign(self, frames: list) -> list:
+        return protocol.sign(self.key, frames)
+
+    def reply(self, frames: list) -> protocol.Reply:
+        """A reply received on a raw socket, its signature checked."""
+        return protocol.decode_reply(protocol.verify(self.key, frames))
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -48,14 +71,16 @@ class DaemonProcess:
 def wait_until_idle(client: Client, timeout_s: float = 120.0) -> dict[str, Any]:
     """The daemon's status once no job runs or waits, or the last one seen after ``timeout_s``.
 
-    Both lists come from one ``status`` reply: two replies could straddle a job's start (queued
-    in the first, running in the second) and show an idle daemon that is not. The bound is
-    generous on purpose: a wait on a condition, not a measure of speed, whatever the machine's load.
+    ``status`` lists the asking client's own jobs and counts every other client's; all four come
+    from one reply: two replies could straddle a job's start (queued in the first, running in the
+    second) and show an idle daemon that is not. The bound is generous on purpose: a wait on a
+    condition, not a measure of speed, whatever the machine's load.
     """
     deadline = time.monotonic() + timeout_s
     while True:
         status = client.status()
-        if (not status["running"] and not status["queued"]) or time.monotonic() > deadline:
+        others = status["others"]["running"] + status["others"]["queued"]
+        if (not status["running"] and not status["queued"] and not others) or time.monotonic() > deadline:
             return status
         time.sleep(0.05)
 

@@ -8,7 +8,9 @@ plugin reports through its read-only `status` state.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -34,6 +36,7 @@ from bridge_support import (
 
 from promptdaw.inference_server.errors import ModelNotFound, ModelUnavailable, UnknownRequestType
 from promptdaw.inference_server.protocol import Audio, Midi
+from promptdaw.inference_server.security import connection_file
 
 pedalboard = pytest.importorskip("pedalboard")
 
@@ -68,7 +71,7 @@ def render(plugin, seconds: float, messages=None) -> np.ndarray:
 
 def test_loads_as_an_instrument(plugin) -> None:
     assert plugin.is_instrument
-    for name in ("gain_db", "audition_midi", "daemon_connection", "request_state", "progress", "clip_kind"):
+    for name in ("gain_db", "audition_midi", "generate", "daemon_connection", "request_state", "progress", "clip_kind"):
         assert name in plugin.parameters
     states, _ = get_states(plugin)
     assert {"prompt", "mode", "bars", "seed", "clip", "generate", "status"} <= set(states)
@@ -116,6 +119,7 @@ def test_sample_mode_plays_chromatically(plugin) -> None:
 def test_reports_no_daemon_and_keeps_the_last_clip(plugin) -> None:
     loop = np.full((SR, 2), 0.25, np.float32)
     set_states(plugin, {"endpoint": DEAD_ENDPOINT, "autostart": "0", "clip": clip_state("loop", audio=loop, bpm=240)})
+    render(plugin, 0.05, [])  # a first block: a loop request waits for the host's tempo until then
     st = wait_status(plugin, lambda s: s["connection"] == "unreachable", timeout_s=10)
     assert st["endpoint"] == DEAD_ENDPOINT
     before = st["generations"]
@@ -131,7 +135,22 @@ def test_connects_to_the_daemon(plugin, daemon) -> None:
     st = wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=10)
     assert st["daemon_pid"] == daemon.process.pid and st["daemon_version"]
     with daemon.client() as c:
-        assert c.status()["protocol"] == 1
+        assert c.status()["protocol"] == 2
+
+
+def test_a_key_in_the_state_signs_for_a_daemon_whose_connection_file_is_elsewhere(plugin, daemon) -> None:
+    # As for a daemon on another machine: no connection file here, its key given in the state.
+    path = connection_file(daemon.endpoint)
+    key = json.loads(path.read_text())["key"]
+    away = path.with_name(path.name + ".away")
+    path.rename(away)
+    try:
+        set_states(plugin, {"endpoint": daemon.endpoint, "autostart": "0", "daemon_key": key})
+        st = wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=10)
+        assert st["daemon_pid"] == daemon.process.pid
+    finally:
+        away.rename(path)
+        set_states(plugin, {"daemon_key": "", "autostart": "1"})
 
 
 def test_an_empty_prompt_is_refused_without_asking_the_daemon(plugin, daemon) -> None:
@@ -160,6 +179,7 @@ def fake_daemon():
 
 
 def generate(plugin, endpoint: str, mode: str, timeout_s: float = 60, **settings: str) -> dict:
+    render(plugin, 0.05, [])  # a first block: a loop or MIDI request waits for the host's tempo until then
     set_states(plugin, {"endpoint": endpoint, "autostart": "0"})
     wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=15)
     before = status(plugin)["generations"]
@@ -221,6 +241,26 @@ def test_host_tempo_can_be_left_to_the_prompt(plugin, fake_daemon) -> None:
     assert "bpm" not in fake.requests[-1]["params"] and "meter" not in fake.requests[-1]["params"]
 
 
+def test_restored_gain_is_what_the_host_reads(bridge_built) -> None:
+    """issue 19: DPF 1.6's VST3 wrapper took the first parameter (Gain) for one of its hidden MIDI
+    CC parameters, so hosts read it as -60 dB after a state restore (Ardour re-reads all
+    parameters then) and a reopened project played silent. bridge/dpf-vst3-parameters.patch."""
+    first = load_vst3()
+    render(first, 0.05, [])
+    first.gain_db = -6.0
+    render(first, 0.05, [])  # a VST3 parameter change reaches the plugin with the next block
+    assert float(get_states(first)[1]["gain"]) == pytest.approx(-6.0, abs=0.01)
+    saved = first.raw_state
+    del first
+    reopened = load_vst3()
+    reopened.raw_state = saved
+    assert reopened.gain_db == pytest.approx(-6.0, abs=0.1)
+    reopened.gain_db = 3.0  # and the host can set it again
+    render(reopened, 0.05, [])
+    assert float(get_states(reopened)[1]["gain"]) == pytest.approx(3.0, abs=0.01)
+    del reopened
+
+
 def test_generate_sample_and_random_seed(plugin, fake_daemon) -> None:
     one_shot = np.linspace(-0.5, 0.5, SR // 4, dtype=np.float32)  # mono
     fake = fake_daemon(
@@ -272,6 +312,7 @@ def test_commands_are_not_saved_and_a_restore_does_not_repeat_them(plugin, fake_
     # the restore hands back every key, commands included (as ""), the status and the clip
     reopened = load_vst3()
     reopened.raw_state = saved
+    render(reopened, 0.05, [])
     wait_status(reopened, lambda s: s["connection"] == "connected", timeout_s=15)
     set_states(reopened, {"status": "{}", "no_such_key": "1"})  # read-only and unknown: ignored
     st = status(reopened)
@@ -287,6 +328,7 @@ def test_commands_are_not_saved_and_a_restore_does_not_repeat_them(plugin, fake_
 
 def test_cancel(plugin, fake_daemon) -> None:
     fake = fake_daemon(silent_types={"generate-loop"})
+    render(plugin, 0.05, [])
     set_states(plugin, {"endpoint": fake.endpoint, "autostart": "0"})
     wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=15)
     before = status(plugin)["generations"]
@@ -302,6 +344,7 @@ def test_daemon_dying_mid_request_keeps_the_last_clip(plugin, fake_daemon) -> No
     loop = np.full((SR, 2), -0.125, np.float32)
     fake = fake_daemon(silent_types={"generate-loop"})
     set_states(plugin, {"clip": clip_state("loop", audio=loop, bpm=240)})
+    render(plugin, 0.05, [])
     set_states(plugin, {"endpoint": fake.endpoint, "autostart": "0"})
     wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=15)
     before = status(plugin)["generations"]
@@ -396,10 +439,112 @@ def test_pedalboard_reports_a_stopped_transport(plugin) -> None:
     "no transport at all"), so Loop and MIDI clips play on MIDI notes here."""
     render(plugin, 0.1)
     st = status(plugin)
-    assert st["transport"] == {"playing": False, "bbt_valid": True, "bpm": 120.0, "meter": "4/4", "sample_rate": SR}
+    assert st["transport"] == {"playing": False, "bbt_valid": True, "tempo_known": True, "bpm": 120.0, "meter": "4/4",
+                               "sample_rate": SR}  # fmt: skip
 
 
 def test_a_bad_endpoint_is_reported(plugin) -> None:
     set_states(plugin, {"endpoint": "tcp://no such host"})
     st = wait_status(plugin, lambda s: s["error"] is not None and s["connection"] == "unreachable", timeout_s=10)
     assert st["error"]["code"] == "socket" and "tcp://no such host" in st["error"]["message"]
+
+
+# ------------------------------------------------------------------------------------ what producers expect next
+
+
+def test_history_browses_back_keeps_a_favourite_and_is_saved(plugin, fake_daemon) -> None:
+    """Every result goes into the history: back and forward play earlier ones, a kept one is marked, and
+    the whole history (clips included) comes back with the project, without a daemon."""
+    smf = make_smf([(0, 1, 60, 100, 0)], bpm=120, bars=1)
+    fake = fake_daemon(answers={"generate-midi": lambda req: ({"spec": {"bpm": 120.0, "meter": "4/4", "bars": 1}},
+                                                              [Midi(smf)])})  # fmt: skip
+    for seed in ("1", "2", "3"):
+        st = generate(plugin, fake.endpoint, "midi", prompt="a take", bars="1", seed=seed)
+        assert st["job"] == "done", st
+    assert st["history"] == {"size": 3, "index": 2, "favourite": False, "favourites": 0}
+    set_states(plugin, {"history_back": "1"})
+    set_states(plugin, {"history_back": "2"})
+    st = status(plugin)
+    assert st["history"]["index"] == 0 and st["clip"]["seed"] == 1, "back twice: the first take plays"
+    assert json.loads(get_states(plugin)[0]["clip"])["seed"] == 1, "and is the clip the project saves"
+    set_states(plugin, {"history_back": "3"})  # at the first: nothing changes
+    set_states(plugin, {"favourite": "1"})
+    set_states(plugin, {"history_forward": "1"})
+    st = status(plugin)
+    assert st["history"] == {"size": 3, "index": 1, "favourite": False, "favourites": 1} and st["clip"]["seed"] == 2
+
+    reopened = load_vst3()
+    reopened.raw_state = plugin.raw_state
+    st = status(reopened)
+    assert st["history"] == {"size": 3, "index": 1, "favourite": False, "favourites": 1} and st["clip"]["seed"] == 2
+    set_states(reopened, {"history_back": "1"})
+    st = status(reopened)
+    assert st["history"]["favourite"] and st["clip"]["seed"] == 1 and st["clip"]["kind"] == "midi"
+    set_states(reopened, {"history": "{not json"})
+    st = status(reopened)
+    assert st["error"]["code"] == "bad_state" and "history" in st["error"]["message"] and st["history"]["size"] == 3
+    del reopened
+
+
+def test_key_goes_with_every_request(plugin, fake_daemon) -> None:
+    smf = make_smf([(0, 1, 57, 100, 0)], bpm=120, bars=1)
+    fake = fake_daemon(answers={"generate-midi": lambda req: ({}, [Midi(smf)])})
+    assert generate(plugin, fake.endpoint, "midi", prompt="keyed", bars="1", key="F# minor")["job"] == "done"
+    assert fake.requests[-1]["params"]["key"] == "F# minor"
+    assert get_states(plugin)[0]["key"] == "F# minor"
+    assert generate(plugin, fake.endpoint, "midi", prompt="keyed", bars="1", key="")["job"] == "done"
+    assert "key" not in fake.requests[-1]["params"], "auto: the prompt decides"
+
+
+def test_regenerate_needs_a_midi_clip_and_a_bar_range_inside_it(plugin, fake_daemon) -> None:
+    fake = fake_daemon(answers={"generate-midi": lambda req: ({"spec": {"bars": 2}}, [Midi(make_smf([], bars=2))])})
+    render(plugin, 0.05, [])
+    set_states(plugin, {"endpoint": fake.endpoint, "autostart": "0"})
+    wait_status(plugin, lambda s: s["connection"] == "connected", timeout_s=15)
+    set_states(plugin, {"regenerate": "1"})
+    st = wait_generated(plugin, 0)
+    assert st["job"] == "failed" and st["error"]["code"] == "nothing_to_regenerate"
+    assert generate(plugin, fake.endpoint, "midi", prompt="two bars", bars="2")["job"] == "done"
+    for bad in ("3", "0", "2-1", "x"):
+        before = status(plugin)["generations"]
+        set_states(plugin, [("regen_bars", bad), ("regenerate", "1")])
+        st = wait_generated(plugin, before)
+        assert st["job"] == "failed" and st["error"]["code"] == "invalid_params", bad
+        assert f"'{bad}' is not a bar or a range of bars in 1..2" in st["error"]["message"]
+    assert [r["type"] for r in fake.requests] == ["generate-midi"], "nothing was sent"
+
+
+def test_regenerates_one_part_and_bar_with_the_live_daemon(plugin, daemon) -> None:
+    """regenerate-midi on the clip: the plugin sends the clip's MIDI and spec with the part and bars; the
+    new clip is what the Python client gets for the same request, the other parts are unchanged."""
+    st = generate(plugin, daemon.endpoint, "midi", timeout_s=600, **LIVE_CASES["midi"])
+    if st["job"] == "failed" and st["error"]["code"] in ("unknown_type", "model_not_found", "model_unavailable"):
+        pytest.skip(f"generate-midi is not available in this daemon yet: {st['error']['message']}")
+    assert st["job"] == "done", st
+    first = json.loads(get_states(plugin)[0]["clip"])
+    original = base64.b64decode(first["midi"]["data"])
+    roles = [t["role"] for t in first["result"]["tracks"]]
+    part = next(r for r in roles if r != "drums")
+    before = st["generations"]
+    set_states(plugin, [("regen_part", part), ("regen_bars", "2"), ("seed", "5"), ("regenerate", "1")])
+    st = wait_generated(plugin, before, timeout_s=600)
+    assert st["job"] == "done" and st["request_type"] == "regenerate-midi", st
+    params = st["request_params"]
+    assert (params["part"], params["from_bar"], params["to_bar"], params["seed"]) == (part, 1, 2, 5)
+    assert params["spec"] == first["result"]["spec"], "the clip's own spec: tempo, key and parts stay"
+    with daemon.client(timeout_s=600) as c:
+        _, expected = c.midi_job("regenerate-midi", params, original)
+    clip = json.loads(get_states(plugin)[0]["clip"])
+    regenerated = base64.b64decode(clip["midi"]["data"])
+    assert regenerated == expected and clip["kind"] == "midi" and clip["prompt"] == first["prompt"]
+
+    names = {t["role"]: t["name"] for t in first["result"]["tracks"]}
+
+    def notes(data: bytes, role: str) -> list:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+        track = next(t for t in midi.tracks if any(m.type == "track_name" and m.name == names[role] for m in t))
+        return [m for m in track if m.type in ("note_on", "note_off")]
+
+    for other in (r for r in roles if r != part):
+        assert notes(regenerated, other) == notes(original, other), f"{other} was not to change"
+    assert st["history"]["size"] == 2, "the regenerated clip is a new take; the first is one step back"

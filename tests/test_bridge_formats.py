@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, free_endpoint
 
 sys.path.insert(0, str(REPO / "bridge" / "tests"))
 from bridge_support import (
@@ -24,6 +24,7 @@ from bridge_support import (
     LV2,
     RDF_TYPE,
     UNIT_TESTS,
+    FakeDaemon,
     build_bridge,
     clip_state,
     expected_midi_frames,
@@ -328,3 +329,121 @@ def test_live_generation_plays_in_sync_with_the_transport(
         samples = np.repeat(samples, 2, axis=1) if samples.shape[1] == 1 else samples[:, :2]
         played = run.audio("played")
         np.testing.assert_array_equal(played[: samples.shape[0]], samples)
+
+
+# ------------------------------------------------------------------------------------ issue 19: tempo, Generate
+
+
+@pytest.fixture
+def fake_loop_daemon():
+    """A fake daemon answering generate-loop with a second of silence; its requests are kept."""
+    fake = FakeDaemon(
+        free_endpoint(), answers={"generate-loop": lambda req: ({}, [Audio(np.zeros((SR, 2), np.float32), SR)])}
+    )
+    yield fake
+    fake.stop()
+
+
+def test_a_request_before_the_first_block_carries_the_host_tempo(bridge_built, fake_loop_daemon, tmp_path) -> None:
+    """Generate set with the state, before the host processed a block (a session being restored):
+    the request waits for the first block and goes at the host's 97 BPM in 7/8, not the
+    prompt's genre tempo."""
+    script = {"sample_rate": SR, "steps": [
+        {"state": {"endpoint": fake_loop_daemon.endpoint, "autostart": "0", "mode": "loop",
+                   "prompt": "a house drum loop", "bars": "2", "generate": "1"}},
+        {"sleep": 0.5},
+        {"status": True},
+        {"render": {"frames": 1024, "transport": transport(97.0, meter=(7, 8), playing=False)}},
+        {"wait": {"generated": True, "timeout_s": 30}},
+    ]}  # fmt: skip
+    run = run_clap_host(script, tmp_path)
+    before = run.steps("status")[0]["status"]
+    assert before["job"] == "running" and before["stage"] == "waiting for the host's tempo", before
+    after = run.steps("wait")[-1]["status"]
+    assert after["job"] == "done", after
+    sent = [r["params"] for r in fake_loop_daemon.requests]
+    assert len(sent) == 1 and (sent[0]["bpm"], sent[0]["meter"], sent[0]["bars"]) == (97.0, "7/8", 2)
+
+
+def test_the_last_known_tempo_goes_when_the_host_stops_sending_one(bridge_built, fake_loop_daemon, tmp_path) -> None:
+    script = {"sample_rate": SR, "steps": [
+        {"state": {"endpoint": fake_loop_daemon.endpoint, "autostart": "0", "mode": "loop", "prompt": "drums"}},
+        {"render": {"frames": 1024, "transport": transport(97.0)}},
+        {"render": {"frames": 1024, "transport": None}},  # a block without a musical transport
+        {"state": {"generate": "1"}},
+        {"wait": {"generated": True, "timeout_s": 30}},
+    ]}  # fmt: skip
+    run = run_clap_host(script, tmp_path)
+    assert run.steps("wait")[-1]["status"]["job"] == "done"
+    assert (fake_loop_daemon.requests[-1]["params"]["bpm"], fake_loop_daemon.requests[-1]["params"]["meter"]) == (
+        97.0,
+        "4/4",
+    )
+
+
+GENERATE_PARAM = 2  # CLAP parameter id = DPF index (DistrhoPluginInfo.h: kParamGenerate)
+
+
+def test_the_generate_parameter_sends_a_request_on_its_rising_edge(bridge_built, fake_loop_daemon, tmp_path) -> None:
+    """issue 19: hosts and scripts automate Generate; 0 -> 1 sends one request, holding 1 sends
+    no more, a 0 -> 1 pulse inside one block still counts."""
+    play = transport(97.0)
+    script = {"sample_rate": SR, "block": 512, "steps": [
+        {"state": {"endpoint": fake_loop_daemon.endpoint, "autostart": "0", "mode": "loop",
+                   "prompt": "a tight funk drum loop", "bars": "1", "seed": "3"}},
+        {"wait": {"connection": ["connected"], "timeout_s": 15}},
+        {"render": {"frames": 1024, "transport": play, "params": [[600, GENERATE_PARAM, 1.0]]}},
+        {"wait": {"generated": True, "timeout_s": 30}},
+        {"render": {"frames": 2048, "transport": play, "params": [[0, GENERATE_PARAM, 1.0]]}},  # held: nothing
+        {"sleep": 0.3},
+        {"status": True},
+        {"render": {"frames": 1024, "transport": play,
+                    "params": [[10, GENERATE_PARAM, 0.0], [20, GENERATE_PARAM, 1.0], [30, GENERATE_PARAM, 0.0]]}},
+        {"render": {"frames": 512, "transport": play}},
+        {"sleep": 0.5},
+        {"status": True},
+    ]}  # fmt: skip
+    run = run_clap_host(script, tmp_path)
+    assert run.steps("wait")[-1]["status"]["job"] == "done"
+    held, pulsed = (step["status"] for step in run.steps("status"))
+    assert held["generations"] == 1, held
+    assert pulsed["generations"] == 2, pulsed
+    sent = [r["params"] for r in fake_loop_daemon.requests]
+    assert [p["prompt"] for p in sent] == ["a tight funk drum loop"] * 2
+    assert all((p["bpm"], p["bars"], p["seed"]) == (97.0, 1, 3) for p in sent)
+
+
+def test_a_restored_generate_value_sends_nothing(bridge_built, fake_loop_daemon, tmp_path) -> None:
+    """A session saved with Generate at 1 (a host that saved its control) must not generate on
+    reload: values before the first block are a restore, not a press."""
+    script = {"sample_rate": SR, "steps": [
+        {"state": {"endpoint": fake_loop_daemon.endpoint, "autostart": "0", "mode": "loop", "prompt": "drums"}},
+        {"render": {"frames": 512, "params": [[0, GENERATE_PARAM, 1.0]]}},
+        {"render": {"frames": 4096, "transport": transport(120.0)}},
+        {"sleep": 0.5},
+        {"status": True},
+    ]}  # fmt: skip
+    run = run_clap_host(script, tmp_path)
+    assert run.steps("status")[0]["status"]["generations"] == 0
+    assert fake_loop_daemon.requests == []
+
+
+def test_lv2_generate_port_and_host_writable_state_keys(bridge_built) -> None:
+    """issue 19: an LV2 host (or a script driving one) sets the documented keys with patch:Set and
+    triggers a request with the automatable `generate` control port (docs/bridge.md)."""
+    triples = turtle_triples((LV2 / "promptdaw.ttl").read_text())
+    uri = "urn:promptdaw:bridge"
+    writable = {o for s, p, o in triples if s == uri and p == "http://lv2plug.in/ns/ext/patch#writable"}
+    keys = ("prompt", "mode", "bars", "seed", "key", "endpoint", "generate", "cancel", "export", "connect")
+    assert {f"{uri}#{k}" for k in keys} <= writable
+    ports = {o for s, p, o in triples if s == uri and p == LV2NS + "port"}
+    props: dict[str, dict[str, list]] = {port: {} for port in ports}
+    for s, p, o in triples:
+        if s in props:
+            props[s].setdefault(p, []).append(o)
+    generate = next(v for v in props.values() if v[LV2NS + "symbol"][0][1] == "generate")
+    assert LV2NS + "InputPort" in generate[RDF_TYPE] and LV2NS + "ControlPort" in generate[RDF_TYPE]
+    assert LV2NS + "toggled" in generate[LV2NS + "portProperty"]
+    # automatable: DPF marks the others "expensive" and "not automatic"
+    assert not any("expensive" in str(p) or "notAutomatic" in str(p) for p in generate[LV2NS + "portProperty"])
+    assert generate[LV2NS + "default"][0][1] == 0

@@ -6,7 +6,9 @@ plugin; it prints one JSON line per progress event and one for the outcome.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 
@@ -33,7 +35,7 @@ def test_ping_echoes_audio_and_midi_buffers(bridge_built, daemon) -> None:
     assert rc == 0
     (final,) = lines
     assert final["event"] == "result" and final["type"] == "ping" and final["id"] == final["request_id"]
-    assert final["result"]["protocol"] == 1
+    assert final["result"]["protocol"] == 2
     assert final["echo_ok"], "the daemon's echo differs from what the C++ client sent"
     assert final["buffers"][0] == {"kind": "audio", "frames": 4410, "channels": 2, "sample_rate": 44100, "bytes": 35280}
 
@@ -56,14 +58,14 @@ def test_unknown_type_is_an_error_reply(bridge_built, daemon) -> None:
     ("frames", "code", "has_id"),
     [
         (["not json"], "malformed", False),
-        (['{"protocol": 2, "id": "v2", "type": "ping"}'], "unsupported_version", True),
+        (['{"protocol": 3, "id": "v3", "type": "ping"}'], "unsupported_version", True),
         (
-            ['{"protocol": 1, "id": "short", "type": "ping", "buffers": '
+            ['{"protocol": 2, "id": "short", "type": "ping", "buffers": '
              '[{"kind": "audio", "encoding": "f32le", "shape": [2, 1], "sample_rate": 8000}]}', "4"],
             "malformed",
             True,
         ),
-        (['{"protocol": 1, "id": "p", "type": "transcribe", "params": {"onset_threshold": "high"}, "buffers": '
+        (['{"protocol": 2, "id": "p", "type": "transcribe", "params": {"onset_threshold": "high"}, "buffers": '
           '[{"kind": "audio", "encoding": "f32le", "shape": [1, 1], "sample_rate": 8000}]}', "4"],
          "invalid_params", True),
     ],
@@ -115,3 +117,32 @@ def test_a_silent_daemon_times_out(bridge_built) -> None:
     assert lines[0] == {"event": "progress", "fraction": 0.0, "stage": "queued"}
     final = lines[-1]
     assert rc == 2 and final["code"] == "no_reply" and 0.4 < final["elapsed_s"] < 5
+
+
+@pytest.mark.parametrize("key", ["k", "0123456789abcdef" * 4, "a much longer key than the sixty-four byte block " * 3])
+def test_cpp_signatures_match_python(bridge_built, key: str) -> None:
+    """The plugin's own SHA-256/HMAC against Python's hmac: frame lengths around the 64-byte block
+    and its 56-byte padding edge, empty frames, and keys shorter, as long as and longer than a block."""
+    from promptdaw.inference_server import protocol
+
+    frames = ["", "x" * 55, "y" * 56, "z" * 63, "w" * 64, "v" * 65, "u" * 1000]
+    proc = subprocess.run([str(PROTOCOL_CLIENT), "-", "sign", key, *frames], capture_output=True, text=True, check=True)
+    out = json.loads(proc.stdout)
+    assert out["signature"] == protocol.signature(key.encode(), [f.encode() for f in frames]).decode()
+    assert out["sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+def test_without_a_connection_file_nothing_is_sent(bridge_built, tmp_path) -> None:
+    """A daemon listens but its connection file is not where the client looks (another user's):
+    the client says which file it lacks instead of sending what would be dropped."""
+    fake = FakeDaemon(free_endpoint())
+    try:
+        env = {**os.environ, "PROMPTDAW_STATE_DIR": str(tmp_path)}
+        proc = subprocess.run([str(PROTOCOL_CLIENT), fake.endpoint, "request", "ping", "--connect-ms", "2000"],
+                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    finally:
+        fake.stop()
+    final = json.loads(proc.stdout.splitlines()[-1])
+    assert proc.returncode == 2 and final["code"] == "unreachable", final
+    assert f"no connection file {tmp_path}/connections/daemon-tcp-" in final["message"]
+    assert fake.requests == []

@@ -88,7 +88,7 @@ def registry(basic_pitch_onnx: Path) -> ModelRegistry:
 def run_transcribe_job(registry: ModelRegistry, samples: np.ndarray, rate: int, cancel_at) -> _Outbox:
     job = Job(b"client", Request("r1", "transcribe", {}, (Audio(samples, rate),)), timeout_s=600.0)
     outbox = _Outbox(job, cancel_at)
-    JobContext(job, registry, outbox).execute(transcribe)  # the worker thread's body, run here
+    JobContext(job, registry, outbox, lambda frames: list(frames)).execute(transcribe)  # the worker's body, here
     assert job.state is JobState.CANCELLED and isinstance(outbox.final.error, JobCancelled)
     return outbox
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
@@ -22,6 +24,7 @@ from utils import note_f1, synth_notes
 
 from promptdaw.client import Client
 from promptdaw.inference_server.errors import DaemonUnavailable
+from promptdaw.inference_server.security import connection_file, read_connection_file
 from promptdaw.launcher import WatchingClient, is_listening
 
 NOTES = [(0.3, 0.8, 60), (1.0, 1.5, 64), (1.7, 2.2, 67), (2.4, 3.1, 72), (3.3, 3.8, 55)]
@@ -44,6 +47,11 @@ class Cli:
             text=True,
             timeout=timeout,
         )
+
+    def client(self, **kwargs: Any) -> Client:
+        """A client of this CLI's daemon, signing with the key its connection file (in our state folder) holds."""
+        path = connection_file(self.endpoint, self.state_dir / "connections")
+        return Client(self.endpoint, connection=read_connection_file(path) if path.exists() else None, **kwargs)
 
 
 def daemon_pids(endpoint: str) -> list[int]:
@@ -84,15 +92,12 @@ def wait_gone(pid: int, timeout_s: float = 10.0) -> bool:
 
 
 def stop_daemons_at(endpoint: str) -> None:
-    """Teardown: ask any daemon at ``endpoint`` to shut down, then kill what is left, by pid."""
+    """Teardown: stop any daemon at ``endpoint`` (SIGTERM: it shuts down as for ``promptdaw stop``),
+    then kill what is left, by pid."""
     pids = daemon_pids(endpoint)
-    if not pids:
-        return
-    try:
-        with Client(endpoint, timeout_s=2) as c:
-            c.shutdown()
-    except DaemonUnavailable:
-        pass
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     for pid in pids:
         if not wait_gone(pid, 10):
             os.kill(pid, signal.SIGKILL)
@@ -328,6 +333,10 @@ def test_transcribe_autostarts_then_status_models_and_stop(cli: Cli, tmp_path: P
 
 def test_endpoint_flag_overrides_the_environment(cli: Cli, daemon, tmp_path: Path) -> None:
     """$PROMPTDAW_ENDPOINT names an empty port; --endpoint names the session daemon."""
+    # The session daemon's connection file (its key) where this CLI's state folder keeps them.
+    shared = connection_file(daemon.endpoint, cli.state_dir / "connections")
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    shared.write_bytes(connection_file(daemon.endpoint).read_bytes())
     done = cli.run("status", "--json", "--endpoint", daemon.endpoint)
     assert done.returncode == 0, done
     status = json.loads(done.stdout)
@@ -381,9 +390,9 @@ def test_kill_9_mid_transcription_fails_fast(cli: Cli, tmp_path: Path) -> None:
             time.sleep(0.05)
             if daemon_pids(cli.endpoint):
                 try:
-                    with Client(cli.endpoint, timeout_s=0.5) as c:
+                    with cli.client(timeout_s=0.5) as c:
                         status = c.status()
-                    running = status["running"] + status["queued"]
+                    running = status["others"]["running"] + status["others"]["queued"]  # the CLI's job
                 except DaemonUnavailable:
                     pass
         assert running, "the transcription never showed up in the daemon's status"

@@ -13,7 +13,7 @@ import mido
 import numpy as np
 import pytest
 import zmq
-from conftest import wait_until_idle
+from conftest import DaemonProcess, wait_until_idle
 from utils import note_f1, synth_notes
 
 from promptdaw.client import Client
@@ -32,20 +32,20 @@ from promptdaw.inference_server.protocol import Audio, Request
 
 TEN_MINUTES_S = 600
 S16_AUDIO_HEADER = json.dumps(
-    {"protocol": 1, "id": "f1", "type": "transcribe",
+    {"protocol": 2, "id": "f1", "type": "transcribe",
      "buffers": [{"kind": "audio", "encoding": "s16le", "shape": [2, 1], "sample_rate": 8000}]}
 ).encode()  # fmt: skip
 
 
-def raw_exchange(endpoint: str, frames: list[bytes], timeout_ms: int = 5000) -> protocol.Reply:
-    """Send hand-made frames on a bare DEALER socket; return the first reply."""
+def raw_exchange(daemon: DaemonProcess, frames: list[bytes], timeout_ms: int = 5000) -> protocol.Reply:
+    """Send hand-made frames, signed, on a bare DEALER socket; return the first reply."""
     ctx = zmq.Context.instance()
     with ctx.socket(zmq.DEALER) as sock:
         sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(endpoint)
-        sock.send_multipart(frames)
+        sock.connect(daemon.endpoint)
+        sock.send_multipart(daemon.sign(frames))
         assert sock.poll(timeout_ms), "no reply: the daemon dropped the message"
-        return protocol.decode_reply(sock.recv_multipart())
+        return daemon.reply(sock.recv_multipart())
 
 
 def assert_still_serving(client: Client) -> None:
@@ -114,14 +114,14 @@ def test_broken_models_report_clearly_and_others_keep_serving(client: Client) ->
     [
         ([b"\x00\x01garbage"], "malformed"),
         ([b"{oops"], "malformed"),
-        ([b'{"protocol": 1, "id": "u1", "type": "teleport"}'], "unknown_type"),
+        ([b'{"protocol": 2, "id": "u1", "type": "teleport"}'], "unknown_type"),
         ([b'{"protocol": 7, "id": "v1", "type": "ping"}'], "unsupported_version"),
-        ([b'{"protocol": 1, "id": "b1", "type": "ping", "buffers": [{"kind": "audio"}]}'], "malformed"),
+        ([b'{"protocol": 2, "id": "b1", "type": "ping", "buffers": [{"kind": "audio"}]}'], "malformed"),
         ([S16_AUDIO_HEADER, b"\x00\x00\x00\x00"], "malformed"),
     ],
 )
 def test_bad_messages_get_structured_errors(daemon, client: Client, frames: list[bytes], code: str) -> None:
-    reply = raw_exchange(daemon.endpoint, frames)
+    reply = raw_exchange(daemon, frames)
     assert reply.event == "error" and reply.body["code"] == code and reply.body["message"]
     sent = json.loads(frames[0]) if frames[0].startswith(b'{"') else {}
     assert reply.id == sent.get("id")
@@ -180,31 +180,41 @@ def test_status_answers_fast_during_a_ten_minute_transcription(daemon, client: C
         with daemon.client(timeout_s=120) as worker_client:
             outcome["result"], _ = worker_client.transcribe(audio, 22050)
 
+    def timed_status() -> tuple[float, dict]:
+        start = time.perf_counter()
+        status = client.status()
+        return time.perf_counter() - start, status
+
+    idle = [timed_status()[0] for _ in range(20)]
     worker = threading.Thread(target=run)
     worker.start()
     latencies, saw_running = [], False
     while worker.is_alive():
-        start = time.perf_counter()
-        status = client.status()
-        latencies.append(time.perf_counter() - start)
-        saw_running |= bool(status["running"])
+        latency, status = timed_status()
+        latencies.append(latency)
+        saw_running |= bool(status["others"]["running"])  # the job is another client's
         time.sleep(0.05)
     worker.join()
     assert saw_running
     assert outcome["result"]["duration_s"] == pytest.approx(TEN_MINUTES_S)
     assert outcome["result"]["note_count"] > 100  # a 1 s tone every 2 s
-    assert np.percentile(latencies, 50) < 0.05, latencies
+    # Status never queues behind the job: it answers about as fast as when the daemon is idle
+    # (a bound relative to this machine's idle answer, so that other load on the cores does not
+    # decide it; queued behind the job it would take the job's whole ~10 s).
+    bound = max(0.05, 5 * float(np.percentile(idle, 50)))
+    assert np.percentile(latencies, 50) < bound, (bound, latencies)
 
 
 def test_cancel_a_running_job(daemon, client: Client) -> None:
     with daemon.client(timeout_s=30) as job_client:
         request_id = job_client.send("transcribe", payloads=(Audio(long_audio(), 22050),))
         time.sleep(0.5)
-        assert client.cancel(request_id)["request_id"] == request_id
+        cancel_id = job_client.send("cancel", {"request_id": request_id})
         with pytest.raises(JobCancelled, match="cancelled by request"):
             job_client.wait(request_id)
-    with pytest.raises(JobNotFound):
-        client.cancel(request_id)
+        assert job_client.wait(cancel_id).body["request_id"] == request_id
+        with pytest.raises(JobNotFound):
+            job_client.cancel(request_id)
     assert_still_serving(client)
 
 
@@ -233,10 +243,10 @@ def test_client_vanishing_mid_job_leaks_nothing(daemon, client: Client) -> None:
         with zmq.Context.instance().socket(zmq.DEALER) as sock:
             sock.setsockopt(zmq.LINGER, 0)
             sock.connect(daemon.endpoint)
-            sock.send_multipart(protocol.encode_request(request))
+            sock.send_multipart(daemon.sign(protocol.encode_request(request)))
             while True:
                 assert sock.poll(60_000), "no progress event in a minute"
-                event = protocol.decode_reply(sock.recv_multipart()).body
+                event = daemon.reply(sock.recv_multipart()).body
                 if attempt == 0 or (event["stage"] == "transcribing" and event["fraction"] > 0.05):
                     break  # queued, or a first batch of windows done
         # vanished (closed): the daemon's next progress event for the job finds no one
@@ -263,7 +273,7 @@ def test_cancel_during_resampling(daemon, client: Client) -> None:
         def on_progress(fraction: float, stage: str) -> None:
             if stage == "resampling" and fraction > 0.02 and not cancelled_at:  # a chunk done, more to come
                 cancelled_at.append(fraction)
-                client.cancel(request_id)
+                job_client.send("cancel", {"request_id": request_id})  # only its own client may cancel it
 
         with pytest.raises(JobCancelled, match="cancelled by request"):
             job_client.wait(request_id, on_progress=on_progress)

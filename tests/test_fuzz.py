@@ -65,7 +65,8 @@ MIDI_TYPES = ("vary-midi", "continue-midi", "regenerate-midi", "render-midi")
 class Wire:
     """A bare DEALER socket that records every final reply, by request id."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, key: bytes) -> None:
+        self.key = key  # every message is signed, as a real client's
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.connect(endpoint)
@@ -76,12 +77,12 @@ class Wire:
 
     def send(self, type_: str, params: Any, buffers: Sequence[tuple[Any, bytes]] = ()) -> str:
         request_id = uuid.uuid4().hex
-        header: dict[str, Any] = {"protocol": 1, "id": request_id, "type": type_, "params": params}
+        header: dict[str, Any] = {"protocol": 2, "id": request_id, "type": type_, "params": params}
         if buffers:
             header["buffers"] = [descriptor for descriptor, _ in buffers]
         # allow_nan: Python's json (the daemon's) reads NaN and Infinity, so they are fair game.
         frames = [json.dumps(header).encode(), *(frame for _, frame in buffers)]
-        self.socket.send_multipart(frames)
+        self.socket.send_multipart(protocol.sign(self.key, frames))
         return request_id
 
     def final(self, request_id: str, timeout_s: float) -> Reply | None:
@@ -100,7 +101,7 @@ class Wire:
             self._receive()
 
     def _receive(self) -> None:
-        reply = protocol.decode_reply(self.socket.recv_multipart())
+        reply = protocol.decode_reply(protocol.verify(self.key, self.socket.recv_multipart()))
         if reply.final:
             assert reply.id is not None, f"a final reply without an id: {reply.body}"
             self.finals.setdefault(reply.id, []).append(reply)
@@ -108,7 +109,7 @@ class Wire:
 
 @pytest.fixture(scope="module")
 def wire(daemon) -> Iterator[Wire]:
-    w = Wire(daemon.endpoint)
+    w = Wire(daemon.endpoint, daemon.key)
     yield w
     w.close()
 

@@ -10,6 +10,7 @@ import pytest
 from promptdaw.inference_server import protocol
 from promptdaw.inference_server.errors import (
     ERRORS_BY_CODE,
+    BadSignature,
     InvalidAudio,
     MalformedMessage,
     PayloadTooLarge,
@@ -69,9 +70,9 @@ def test_replies_carry_the_request_id() -> None:
         ([b"[1, 2]"], MalformedMessage, "object"),
         ([b'{"protocol": 99, "id": "x", "type": "ping"}'], UnsupportedVersion, "99"),
         ([b'{"id": "x", "type": "ping"}'], UnsupportedVersion, "None"),
-        ([b'{"protocol": 1, "type": "ping"}'], MalformedMessage, "id"),
-        ([b'{"protocol": 1, "id": "x", "type": "ping", "params": 3}'], MalformedMessage, "params"),
-        ([b'{"protocol": 1, "id": "x", "type": "ping"}', b"extra"], MalformedMessage, "0 buffers"),
+        ([b'{"protocol": 2, "type": "ping"}'], MalformedMessage, "id"),
+        ([b'{"protocol": 2, "id": "x", "type": "ping", "params": 3}'], MalformedMessage, "params"),
+        ([b'{"protocol": 2, "id": "x", "type": "ping"}', b"extra"], MalformedMessage, "0 buffers"),
     ],
 )
 def test_malformed_requests_raise_typed_errors(frames: list, error: type, match: str) -> None:
@@ -80,7 +81,7 @@ def test_malformed_requests_raise_typed_errors(frames: list, error: type, match:
 
 
 def _audio_request(spec: dict, frame: bytes) -> list:
-    head = {"protocol": 1, "id": "a1", "type": "transcribe", "buffers": [spec]}
+    head = {"protocol": 2, "id": "a1", "type": "transcribe", "buffers": [spec]}
     return [json.dumps(head).encode(), frame]
 
 
@@ -106,6 +107,47 @@ def test_size_limit() -> None:
     assert protocol.decode_request(frames, max_bytes=2000).payloads
     with pytest.raises(PayloadTooLarge, match="limit is 1000"):
         protocol.decode_request(frames, max_bytes=1000)
+
+
+KEY = b"0123456789abcdef" * 4
+
+
+def test_signed_round_trip_and_the_signature_is_hmac_sha256_over_length_prefixed_frames() -> None:
+    import hashlib
+    import hmac
+    import struct
+
+    request = Request("s1", "ping", {"x": 1}, (Midi(MIDI_BYTES),))
+    body = protocol.encode_request(request)
+    signed = protocol.sign(KEY, body)
+    assert len(signed) == len(body) + 1
+    mac = hmac.new(KEY, digestmod=hashlib.sha256)
+    for frame in body:
+        mac.update(struct.pack("<Q", len(frame)) + bytes(frame))
+    assert signed[0] == mac.hexdigest().encode()  # what a client in another language computes
+    assert protocol.decode_request(protocol.verify(KEY, signed)).id == "s1"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda f: f[1:],  # no signature frame
+        lambda f: [b"", *f[1:]],  # an empty one
+        lambda f: [protocol.signature(b"another key", f[1:]), *f[1:]],
+        lambda f: [f[0], f[1].replace(b"ping", b"pong"), *f[2:]],  # the header changed
+        lambda f: [f[0], *f[1:-1], f[-1][:-1]],  # a buffer cut short
+        lambda f: [f[0], f[1] + f[2][:4], f[2][4:]],  # bytes moved from one frame to the next
+        lambda f: [],
+    ],
+)
+def test_unsigned_or_tampered_messages_fail_verification(tamper) -> None:
+    signed = protocol.sign(KEY, protocol.encode_request(Request("s1", "ping", {}, (Midi(MIDI_BYTES),))))
+    with pytest.raises(BadSignature):
+        protocol.verify(KEY, tamper(signed))
+
+
+def test_memory_error_is_resources_exhausted_never_internal() -> None:
+    assert error_to_wire(MemoryError("Unable to allocate 11.6 GiB"))["code"] == "resources_exhausted"
 
 
 def test_every_error_code_maps_back_to_its_class() -> None:

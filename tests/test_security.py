@@ -239,8 +239,17 @@ def test_cli_talks_curve_with_key_flags_and_env(curve_daemon: CurveDaemon) -> No
     assert done.returncode == 0, done
     assert "basic_pitch" in {m["name"] for m in json.loads(done.stdout)}
 
-    done = promptdaw("status", "--endpoint", curve_daemon.connect, "--timeout", "0.5")
-    assert done.returncode == 3 and "not running" in done.stdout, done  # no keys: no answer
+
+def test_a_keyless_client_is_told_to_set_the_server_key(curve_daemon: CurveDaemon) -> None:
+    """No keys against a Curve daemon on this machine: one line saying what to set (its connection
+    file says it uses CurveZMQ), never "not running" or a second daemon failing on the address."""
+    for command in (["status"], ["midi", "house beat", "-o", "never.mid"]):
+        done = promptdaw(*command, "--endpoint", curve_daemon.connect, "--timeout", "0.5")
+        assert done.returncode == 1, done
+        assert done.stderr.count("\n") == 1 and "uses CurveZMQ: set its server key (--server-key" in done.stderr, done
+        assert "Address already in use" not in done.stderr and "started" not in done.stderr
+    with curve_daemon.client() as c:
+        assert c.status()["pid"] == curve_daemon.process.pid
 
 
 def test_cli_stop_reaches_a_curve_daemon(models_dir: Path, tmp_path: Path) -> None:

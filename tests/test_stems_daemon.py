@@ -95,7 +95,7 @@ def test_progress_per_segment_and_cancel_between_segments(stems_daemon: DaemonPr
         def on_progress(fraction: float, stage: str) -> None:
             seen.append(stage)
             if stage.startswith("separating segment 1/"):
-                client.cancel(request_id)
+                job_client.send("cancel", {"request_id": request_id})  # only its own client may cancel it
 
         with pytest.raises(JobCancelled):
             job_client.wait(request_id, on_progress=on_progress)

@@ -93,7 +93,8 @@ def load_vst3(path: Path = VST3) -> Any:
     """pedalboard.load_plugin for this plugin, without two slow pedalboard habits:
     - probing every parameter's text 1000-2000 times: DPF's VST3 adds 2080 "MIDI Ch. n CC m"
       parameters to instruments (VST3's way of receiving MIDI CC), which pedalboard would
-      probe for tens of seconds; pedalboard already skips JUCE's own "MIDI CC " names;
+      probe for tens of seconds; this plugin switches them off (bridge/dpf-vst3-parameters.patch),
+      the pattern stays for a build without that patch;
     - "warming up" instruments by playing middle C until audio comes out (10 s here: with no
       clip yet the plugin is silent).
     """
@@ -444,24 +445,35 @@ class FakeDaemon:
         import zmq
 
         from promptdaw.inference_server import protocol
-        from promptdaw.inference_server.errors import JobCancelled, JobNotFound, UnknownRequestType
+        from promptdaw.inference_server.errors import BadSignature, JobCancelled, JobNotFound, UnknownRequestType
+        from promptdaw.inference_server.security import ConnectionInfo, connection_file, write_connection_file
 
         ctx = zmq.Context.instance()
         sock = ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.bind(self.endpoint)
+        # Signed like the real daemon's messages, with a connection file where the plugin looks for it.
+        key = protocol.new_key()
+        self._connection_file = write_connection_file(
+            connection_file(self.endpoint), ConnectionInfo(self.endpoint, key, os.getpid())
+        )
+        key_bytes = key.encode()
         self._ready.set()
         known = set(self.answers) | self.silent_types | {"ping", "status", "cancel"}
         pending: dict[str, tuple[bytes, str]] = {}  # silent requests: id -> (identity, type)
 
         def send(identity: bytes, frames: list) -> None:
-            sock.send_multipart([identity, *frames])
+            sock.send_multipart([identity, *protocol.sign(key_bytes, frames)])
 
         try:
             while not self._stop.is_set():
                 if not sock.poll(20):
                     continue
-                identity, *frames = sock.recv_multipart()
+                identity, *signed = sock.recv_multipart()
+                try:
+                    frames = protocol.verify(key_bytes, signed)
+                except BadSignature:
+                    continue  # dropped, as the daemon does
                 header = json.loads(frames[0])
                 rtype, rid, params = header.get("type"), header["id"], header.get("params", {})
                 request = protocol.Request(rid, rtype, params)
@@ -497,6 +509,7 @@ class FakeDaemon:
                 send(identity, protocol.encode_result(request, result, payloads))
         finally:
             sock.close()
+            self._connection_file.unlink(missing_ok=True)
 
     def stop(self) -> None:
         self._stop.set()

@@ -11,7 +11,8 @@
  *
  * SCRIPT: {"sample_rate": 44100, "block": 256, "steps": [STEP, ...]} where STEP is one of
  *   {"state": {"key": "value", ...}}                    set states (in the order given)
- *   {"render": {"frames": N, "transport": T|null, "midi": [[frame, b0, b1, b2], ...]}, "out": NAME}
+ *   {"render": {"frames": N, "transport": T|null, "midi": [[frame, b0, b1, b2], ...],
+ *               "params": [[frame, param_id, value], ...]}, "out": NAME}
  *        T = {"playing": true, "bpm": 120, "meter": [4, 4], "start_beats": 0.0}; the song
  *        position advances with the rendered frames. Writes OUTDIR/NAME.f32 (interleaved
  *        stereo float32) and OUTDIR/NAME.midi.json ([[frame, b0, b1, b2], ...]).
@@ -37,6 +38,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <dlfcn.h>
@@ -149,8 +151,15 @@ const clap_host_t kHost = {CLAP_VERSION_INIT, nullptr, "promptdaw test host", "p
 
 // ------------------------------------------------------------------------------------ events
 
+/** One input event of either kind this host sends. */
+union InputEvent {
+    clap_event_header_t header;
+    clap_event_midi_t midi;
+    clap_event_param_value_t param;
+};
+
 struct InputEvents {
-    std::vector<clap_event_midi_t> events;
+    std::vector<InputEvent> events;
     static uint32_t size(const clap_input_events_t* list)
     {
         return uint32_t(static_cast<const InputEvents*>(list->ctx)->events.size());
@@ -322,6 +331,12 @@ struct Host {
             for (const Json& e : spec["midi"])
                 midi.push_back({e[0].get<int64_t>(), e[1].get<int64_t>(), e[2].get<int64_t>(), e.size() > 3 ? e[3].get<int64_t>() : 0});
         std::sort(midi.begin(), midi.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
+        std::vector<std::tuple<int64_t, uint32_t, double>> params; // frame, param id, value
+        if (spec.contains("params"))
+            for (const Json& p : spec["params"])
+                params.emplace_back(p[0].get<int64_t>(), p[1].get<uint32_t>(), p[2].get<double>());
+        std::stable_sort(params.begin(), params.end(),
+                         [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
 
         std::vector<float> left(block), right(block), interleaved;
         interleaved.reserve(size_t(frames) * 2);
@@ -343,14 +358,32 @@ struct Host {
         const double startBeats = hasTransport ? transport.value("start_beats", 0.0) : 0.0;
         const bool playing = hasTransport && transport.value("playing", true);
 
-        size_t nextMidi = 0;
+        size_t nextMidi = 0, nextParam = 0;
         for (uint64_t done = 0; done < frames;)
         {
             const uint32_t n = uint32_t(std::min<uint64_t>(block, frames - done));
             in.events.clear();
+            while (nextParam < params.size() && uint64_t(std::get<0>(params[nextParam])) < done + n)
+            {
+                InputEvent ev = {};
+                clap_event_param_value_t& e = ev.param;
+                e.header.size = sizeof(e);
+                e.header.time = uint32_t(std::max<int64_t>(0, std::get<0>(params[nextParam]) - int64_t(done)));
+                e.header.space_id = CLAP_CORE_EVENT_SPACE_ID;
+                e.header.type = CLAP_EVENT_PARAM_VALUE;
+                e.param_id = std::get<1>(params[nextParam]);
+                e.note_id = -1;
+                e.port_index = -1;
+                e.channel = -1;
+                e.key = -1;
+                e.value = std::get<2>(params[nextParam]);
+                in.events.push_back(ev);
+                ++nextParam;
+            }
             while (nextMidi < midi.size() && uint64_t(midi[nextMidi][0]) < done + n)
             {
-                clap_event_midi_t e = {};
+                InputEvent ev = {};
+                clap_event_midi_t& e = ev.midi;
                 e.header.size = sizeof(e);
                 e.header.time = uint32_t(std::max<int64_t>(0, midi[nextMidi][0] - int64_t(done)));
                 e.header.space_id = CLAP_CORE_EVENT_SPACE_ID;
@@ -359,9 +392,12 @@ struct Host {
                 e.data[0] = uint8_t(midi[nextMidi][1]);
                 e.data[1] = uint8_t(midi[nextMidi][2]);
                 e.data[2] = uint8_t(midi[nextMidi][3]);
-                in.events.push_back(e);
+                in.events.push_back(ev);
                 ++nextMidi;
             }
+            // CLAP wants the events of a block in time order
+            std::stable_sort(in.events.begin(), in.events.end(),
+                             [](const InputEvent& a, const InputEvent& b) { return a.header.time < b.header.time; });
             clap_event_transport_t t = {};
             if (hasTransport)
             {

@@ -7,6 +7,7 @@
  *   protocol_client ENDPOINT request TYPE [--params JSON] [--tone SECONDS RATE]
  *                                         [--cancel-after SECONDS] [--silence-ms N] [--connect-ms N]
  *   protocol_client ENDPOINT raw HEADER [BINARY_FRAME_BYTES...]
+ *   protocol_client - sign KEY FRAME...      (prints {"signature": hex, "sha256": hex of the first frame})
  *
  * Prints one JSON object per line: progress events, then the final outcome
  * {"event": "result"|"error"|"local_error", "code", "message", "result", "buffers", ...}.
@@ -100,6 +101,20 @@ int main(int argc, char** argv)
     if (argc < 3)
         return usage();
     const std::string endpoint = argv[1], command = argv[2];
+    if (command == "sign" && argc >= 4)
+    {
+        const Frames frames(argv + 4, argv + argc);
+        const std::string digest = sha256(frames.empty() ? std::string() : frames[0]);
+        std::string hex;
+        for (const char c : digest)
+        {
+            static const char digits[] = "0123456789abcdef";
+            hex += digits[(uint8_t(c) >> 4) & 15];
+            hex += digits[uint8_t(c) & 15];
+        }
+        print({{"signature", signature(argv[3], frames)}, {"sha256", hex}});
+        return 0;
+    }
     std::string error;
     CurveKeys keys;  // $PROMPTDAW_SERVER_KEY / $PROMPTDAW_CLIENT_KEY, as the plugin reads them
     if (!curveKeysFromEnvironment(keys, error))

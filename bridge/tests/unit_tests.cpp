@@ -16,6 +16,7 @@
 #include "../Engine.hpp"
 #include "../Exchange.hpp"
 #include "../Files.hpp"
+#include "../History.hpp"
 #include "../Protocol.hpp"
 #include "../Smf.hpp"
 
@@ -169,6 +170,61 @@ void testClipState()
     CHECK(!clipFromState("{\"format\":\"other\"}", back, problem), "foreign state refused");
 }
 
+void testHistory()
+{
+    History history;
+    std::string problem;
+    CHECK(history.current() == nullptr && history.index() == -1 && !history.move(-1), "an empty history");
+    CHECK(history.toState().empty() && !history.setFavourite(true), "nothing to save or keep");
+    std::vector<std::shared_ptr<const ClipData>> clips;
+    for (int i = 0; i < 3; ++i)
+    {
+        auto clip = audioClip(ClipKind::Sample, 100 + i, 44100, 120.0, 0);
+        clip->seed = i;
+        clips.push_back(clip);
+        history.add(clip, clipToState(*clip));
+    }
+    CHECK(history.size() == 3 && history.index() == 2 && history.current()->clip == clips[2], "a new result is current");
+    CHECK(history.move(-1) && history.move(-1) && !history.move(-1) && history.index() == 0, "back to the first, no further");
+    CHECK(history.setFavourite(true) && history.favourites() == 1, "the first is kept");
+    CHECK(history.move(+1) && history.current()->clip == clips[1], "forward");
+    // many more results: the kept one stays, the oldest others go
+    for (int i = 3; i < 3 + int(History::kMaxRecent) + 2; ++i)
+    {
+        auto clip = audioClip(ClipKind::Sample, 100 + i, 44100, 120.0, 0);
+        clip->seed = i;
+        history.add(clip, clipToState(*clip));
+    }
+    CHECK(history.size() == History::kMaxRecent + 1, "recent results are bounded, favourites aside");
+    CHECK(history.move(-int(history.size()) + 1) && history.index() == 0 && history.current()->favourite
+              && history.current()->clip->seed == 0,
+          "the favourite survived, first in line");
+    CHECK(!history.move(-1) && history.move(+1) && history.current()->clip->seed == 5, "the oldest others were dropped (1..4)");
+
+    History back;
+    CHECK(back.fromState(history.toState(), problem), problem.c_str());
+    CHECK(back.size() == history.size() && back.index() == history.index() && back.favourites() == 1, "the state round trip");
+    CHECK(back.current()->clip->seed == 5 && back.current()->clip->frames == 105, "clips survive the state");
+    CHECK(!back.fromState("{\"format\": \"other\"}", problem) && back.size() == history.size(),
+          "a foreign history is refused, the current one kept");
+    CHECK(back.fromState("", problem) && back.size() == 0 && back.index() == -1, "an empty state is an empty history");
+}
+
+void testClipParts()
+{
+    ClipData clip;
+    clip.result = Json::parse(R"({"tracks": [{"role": "drums"}, {"role": "bass"}, {"role": "chords"}]})");
+    const std::vector<ClipPart> parts = clipParts(clip);
+    CHECK(parts.size() == 3 && parts[0].role == "drums" && parts[0].channel == 9 && parts[0].pitchedIndex == -1,
+          "drums on channel 10");
+    CHECK(parts[1].channel == 0 && parts[1].pitchedIndex == 0 && parts[2].channel == 1 && parts[2].pitchedIndex == 1,
+          "the other parts on channels 1, 2 in track order");
+    clip.result = Json::parse(R"({"spec": {"parts": [{"role": "lead"}]}})");
+    CHECK(clipParts(clip).size() == 1 && clipParts(clip)[0].role == "lead", "from the spec when there are no tracks");
+    clip.result = Json::object();
+    CHECK(clipParts(clip).empty(), "no parts named");
+}
+
 void testExchange()
 {
     ClipExchange exchange;
@@ -196,11 +252,11 @@ void testProtocol()
     Frames frames = encodeRequest(r);
     CHECK(frames.size() == 2 && frames[1].size() == 16, "one header and one buffer frame");
     const Json header = Json::parse(frames[0]);
-    CHECK(header["protocol"] == 1 && header["id"] == "abc" && header["buffers"][0]["shape"] == Json({2, 2}),
+    CHECK(header["protocol"] == kProtocolVersion && header["id"] == "abc" && header["buffers"][0]["shape"] == Json({2, 2}),
           "request header");
     Reply reply;
     std::string problem;
-    Frames good = {R"({"protocol":1,"id":"abc","type":"ping","event":"result","result":{},"buffers":[{"kind":"audio","encoding":"f32le","shape":[2,2],"sample_rate":48000}]})",
+    Frames good = {R"({"protocol":2,"id":"abc","type":"ping","event":"result","result":{},"buffers":[{"kind":"audio","encoding":"f32le","shape":[2,2],"sample_rate":48000}]})",
                    frames[1]};
     CHECK(decodeReply(good, reply, problem) && reply.buffers.size() == 1 && reply.buffers[0].sample(1, 1) == -0.25f,
           "reply with an audio buffer");
@@ -209,7 +265,7 @@ void testProtocol()
     Frames missing = {good[0]};
     CHECK(!decodeReply(missing, reply, problem), "missing buffer refused");
     CHECK(!decodeReply({"[1,2]"}, reply, problem), "non-object header refused");
-    CHECK(decodeReply({R"({"protocol":1,"id":null,"type":null,"event":"error","error":{"code":"malformed","message":"m"}})"}, reply, problem)
+    CHECK(decodeReply({R"({"protocol":2,"id":null,"type":null,"event":"error","error":{"code":"malformed","message":"m"}})"}, reply, problem)
               && reply.id.empty() && reply.errorCode() == "malformed",
           "error with a null id");
 }
@@ -339,6 +395,8 @@ int main()
     testNoteNames();
     testSmf();
     testClipState();
+    testHistory();
+    testClipParts();
     testExchange();
     testProtocol();
     testEngineSample();

@@ -22,7 +22,7 @@ from promptdaw.inference_server.errors import InvalidInput, InvalidMidi
 from promptdaw.inference_server.jobs import JobContext, TaskResult
 from promptdaw.inference_server.params import number_param, seed_param, string_param
 from promptdaw.inference_server.protocol import Midi, Request
-from promptdaw.runtime.catalog import embedder, midi_generator
+from promptdaw.runtime.catalog import midi_generator, prompt_embedder
 from promptdaw.runtime.text2midi.generator import MidiGenerator
 
 __all__ = ["continue_midi", "generate_midi", "regenerate_midi", "resolve_spec", "vary_midi"]
@@ -50,7 +50,8 @@ def resolve_spec(ctx: JobContext, request: Request, defaults: dict | None = None
     if prompt is None:
         raise InvalidInput(f"{request.type} needs params.prompt (or params.spec from an earlier result)")
     overrides = {**(defaults or {}), **_overrides(request)}
-    return parse_prompt(prompt, overrides=overrides, embedder=embedder(ctx.registry), seed=seed_param(request))
+    words = prompt_embedder(ctx.registry, ctx.warn)  # None: the lexicon alone, and the result says so
+    return parse_prompt(prompt, overrides=overrides, embedder=words, seed=seed_param(request))
 
 
 def _reply(clip: Clip, generator: MidiGenerator) -> TaskResult:

@@ -157,6 +157,6 @@ def generate_sample(ctx: JobContext) -> TaskResult:
     request = ctx.request
     options = SampleOptions.from_request(request)
     # A prompt needs the network; an edited patch (or a variation of one) alone does not.
-    model = sample_model(ctx.registry, string_param(request, "model")) if options.prompt is not None else None
+    model = sample_model(ctx.registry, string_param(request, "model"), ctx.warn) if options.prompt is not None else None
     ctx.progress(0.1, "synthesising")
     return generate_sample_core(model, options)

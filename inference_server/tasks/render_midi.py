@@ -5,12 +5,17 @@ Each part plays the instrument its spec names (``PART=builtin:"prompt"`` or
 the track's name), through its effect chain (``PART=reverb(room_size=0.3),...``). ``bpm``
 re-times the file (MIDI moves exactly, nothing is stretched) and ``key`` transposes its
 pitched parts to the nearest tonic of that key. Plugin paths are paths on the daemon's
-machine. With ``wrap`` (the default) the render is a loop of whole bars whose tails fold
-round to the start; without, tails ring on past the end.
+machine, inside its plugin folders (``plugin_host.sandbox``), and plugins run in a sandbox
+process of the job's own; the built-in instrument and effects run here. With ``wrap`` (the
+default) the render is a loop of whole bars whose tails fold round to the start; without,
+tails ring on past the end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from promptdaw.core.limits import BPM_RANGE, MAX_METER_NUMERATOR, METER_DENOMINATORS
@@ -29,16 +34,23 @@ from promptdaw.inference_server.tasks.rendering import builtin_instruments, chec
 from promptdaw.plugin_host import (
     DEFAULT_SAMPLE_RATE,
     DEFAULT_TARGET_LUFS,
+    AudioEffect,
     EffectChain,
+    EffectSpec,
     EventInstrument,
     Instrument,
     InstrumentSpec,
+    PluginCrashed,
     PluginLoadError,
+    PluginPathRefused,
+    PluginSandbox,
     Score,
+    check_plugin_path,
     key_shift_semitones,
     load_instrument,
     parse_fx,
     parse_instrument_spec,
+    plugin_folders,
 )
 
 __all__ = ["render_midi", "score_for_request"]
@@ -101,11 +113,34 @@ def score_for_request(request: Request) -> Score:
         except ValueError as exc:
             raise InvalidInput(f"key: {exc}") from None
         score = score.transposed(shift)
-    check_length(score.bars, score.meter, score.bpm)
+    sample_rate = sample_rate_param(request, DEFAULT_SAMPLE_RATE)
+    check_length(score.bars, score.meter, score.bpm, sample_rate=sample_rate, tracks=len(score.parts) + 1)
     return score
 
 
-def _specs(request: Request, score: Score) -> tuple[dict[str, InstrumentSpec], dict[str, EffectChain]]:
+def _plugin_path(field: str, text: str, path: Path, folders: Sequence[Path]) -> Path:
+    """The real path of a plugin the request names, or one error for every path outside the folders.
+
+    Only names are compared (nothing of the plugin is read) until the path is accepted; then a
+    missing plugin may be said to be missing: its folder is the user's own.
+    """
+    try:
+        real = check_plugin_path(path, folders)
+    except PluginPathRefused as exc:
+        raise InvalidInput(f"{field} {text!r}: {exc}") from None
+    if not real.exists():
+        kind = "instrument" if field == "instruments" else "effect"
+        raise InvalidInput(f"{field} {text!r}: no such VST3 {kind}: {path}")
+    return real
+
+
+def _specs(request: Request, score: Score,
+           folders: Sequence[Path]) -> tuple[dict[str, InstrumentSpec], dict[str, Chain]]:  # fmt: skip
+    """Each part's instrument spec and effect specs, checked; nothing is loaded yet.
+
+    A plugin's path is replaced by its real path (the one that was checked); the built-in
+    effects' values are checked by building them, in milliseconds.
+    """
     names = ", ".join(f"{p.role} ({p.name})" if p.name != p.role else p.role for p in score.parts)
     specs: dict[str, InstrumentSpec] = {}
     for text in _strings(request, "instruments"):
@@ -116,8 +151,10 @@ def _specs(request: Request, score: Score) -> tuple[dict[str, InstrumentSpec], d
         part = score.part(spec.part)
         if part is None:
             raise InvalidInput(f"instrument {text!r}: the file has no part {spec.part!r}; its parts: {names}")
+        if spec.path is not None:
+            spec = replace(spec, path=_plugin_path("instruments", text, spec.path, folders))
         specs[part.role] = spec
-    effects: dict[str, EffectChain] = {}
+    effects: dict[str, Chain] = {}
     for text in _strings(request, "fx"):
         try:
             part_key, chain = parse_fx(text)
@@ -126,17 +163,44 @@ def _specs(request: Request, score: Score) -> tuple[dict[str, InstrumentSpec], d
         part = score.part(part_key)
         if part is None and part_key != "*":
             raise InvalidInput(f"fx {text!r}: the file has no part {part_key!r}; its parts: {names}")
-        try:
-            effects[part.role if part else "*"] = EffectChain(chain)
-        except (ValueError, OSError) as exc:
-            raise InvalidInput(f"fx {text!r}: {_describe(exc)}") from None
+        chain = tuple(replace(e, path=_plugin_path("fx", text, e.path, folders)) if e.path else e for e in chain)
+        if all(effect.path is None for effect in chain):
+            try:
+                EffectChain(chain)
+            except ValueError as exc:
+                raise InvalidInput(f"fx {text!r}: {exc}") from None
+        effects[part.role if part else "*"] = Chain(text, chain)
     return specs, effects
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A part's effects as the request gave them (``text``) and parsed."""
+
+    text: str
+    effects: tuple[EffectSpec, ...]
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"{exc.strerror}: {exc.filename}"
     return str(exc)
+
+
+def _load_effects(chains: dict[str, Chain], sandbox: PluginSandbox) -> dict[str, AudioEffect]:
+    """Chains of built-ins run here; a chain holding a plugin runs whole in the sandbox."""
+    effects: dict[str, AudioEffect] = {}
+    for role, chain in chains.items():
+        try:
+            if any(e.path is not None for e in chain.effects):
+                effects[role] = sandbox.effect_chain(chain.effects)
+            else:
+                effects[role] = EffectChain(chain.effects)
+        except PluginCrashed as exc:
+            raise InferenceFailed(f"fx {chain.text!r}: {exc}") from None
+        except (ValueError, OSError) as exc:
+            raise InvalidInput(f"fx {chain.text!r}: {_describe(exc)}") from None
+    return effects
 
 
 def render_midi(ctx: JobContext) -> TaskResult:
@@ -146,30 +210,37 @@ def render_midi(ctx: JobContext) -> TaskResult:
     wrap = _bool(request, "wrap", True)
     seed = seed_param(request)
     score = score_for_request(request)
-    specs, effects = _specs(request, score)
+    specs, chains = _specs(request, score, plugin_folders(ctx.plugin_paths))
     for part in score.parts:  # every part without a spec plays the built-in instrument
         if part.role not in specs:
             specs[part.role] = InstrumentSpec(part.role, "builtin", prompt=part.name if part.name else part.role)
     needs_builtin = any(s.kind == "builtin" for s in specs.values())
-    builtin = builtin_instruments(ctx.registry, seed) if needs_builtin else None
-    ctx.progress(0.05, "loading instruments")
-    instruments: dict[str, Instrument | EventInstrument] = {}
-    for part in score.parts:
+    builtin = builtin_instruments(ctx.registry, seed, ctx.warn) if needs_builtin else None
+    # Plugins load and play in a process of their own, killed when the job ends however it ends.
+    with PluginSandbox(check=ctx.check) as sandbox:
+        ctx.progress(0.05, "loading instruments")
+        effects = _load_effects(chains, sandbox)
+        instruments: dict[str, Instrument | EventInstrument] = {}
+        for part in score.parts:
+            spec = specs[part.role]
+            try:
+                instruments[part.role] = load_instrument(
+                    spec,
+                    role=part.role,
+                    make_voice=builtin.voice if builtin else None,
+                    make_kit=builtin.kit if builtin else None,
+                    host=sandbox,
+                )
+            except PluginCrashed as exc:
+                raise InferenceFailed(f"instrument {spec}: {exc}") from None
+            except (ValueError, OSError) as exc:  # a file that is no VST3, an effect given as instrument, ...
+                raise InvalidInput(f"instrument {spec}: {_describe(exc)}") from None
+            ctx.progress(0.05 + 0.15 * len(instruments) / len(score.parts), "loading instruments")
         try:
-            instruments[part.role] = load_instrument(
-                specs[part.role],
-                role=part.role,
-                make_voice=builtin.voice if builtin else None,
-                make_kit=builtin.kit if builtin else None,
-            )
-        except (ValueError, OSError) as exc:  # a missing path, a file that is no VST3, ...
-            raise InvalidInput(f"instrument {specs[part.role]}: {_describe(exc)}") from None
-        ctx.progress(0.05 + 0.15 * len(instruments) / len(score.parts), "loading instruments")
-    try:
-        rendered = render_loop(score, instruments, effects, sample_rate=sample_rate, target_lufs=target_lufs,
-                               wrap=wrap, progress=lambda f: ctx.progress(0.2 + 0.7 * f, "rendering"))  # fmt: skip
-    except (ValueError, PluginLoadError, RuntimeError) as exc:
-        raise InferenceFailed(f"rendering failed: {exc}") from None
+            rendered = render_loop(score, instruments, effects, sample_rate=sample_rate, target_lufs=target_lufs,
+                                   wrap=wrap, progress=lambda f: ctx.progress(0.2 + 0.7 * f, "rendering"))  # fmt: skip
+        except (ValueError, PluginLoadError, RuntimeError) as exc:  # PluginCrashed is a RuntimeError
+            raise InferenceFailed(f"rendering failed: {exc}") from None
     numerator, denominator = score.meter
     described: dict[str, Any] = {role: str(spec).split("=", 1)[1] for role, spec in specs.items()}
     for part in score.parts:
@@ -177,7 +248,7 @@ def render_midi(ctx: JobContext) -> TaskResult:
             described[part.role] += " (drum kit)"
     result = {
         **reply_for(rendered, described),
-        "effects": {role: str(chain) for role, chain in effects.items()},
+        "effects": {role: str(chain) for role, chain in effects.items()},  # plugins by their real paths
         "bars": score.bars,
         "bpm": score.bpm,
         "meter": f"{numerator}/{denominator}",

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from promptdaw.core.clip import Clip
-from promptdaw.core.limits import MAX_LOOP_S
+from promptdaw.core.limits import MAX_LOOP_S, check_output_size
 from promptdaw.core.music.spec import MusicSpec, PartSpec
 from promptdaw.inference_server.errors import InvalidInput, ModelUnavailable
 from promptdaw.plugin_host import (
     DEFAULT_SAMPLE_RATE,
     DEFAULT_TARGET_LUFS,
-    EffectChain,
+    AudioEffect,
     EventInstrument,
     Instrument,
     Mastered,
@@ -53,9 +53,11 @@ class Builtin:
     kit: VoiceFactory
 
 
-def builtin_instruments(registry: ModelRegistry, seed: int) -> Builtin:
+def builtin_instruments(registry: ModelRegistry, seed: int, warn: Callable[[str], None] | None = None) -> Builtin:
     """The text-to-sample model as instruments: one ``NeuralInstrument`` per prompt, kits in
     drum mode (each General MIDI key plays the kit piece the prompt's style describes).
+
+    ``warn`` hears what is degraded (a broken sample critic), for the job's ``warnings``.
 
     Raises:
         ModelUnavailable: the built-in instrument's code is missing from this daemon.
@@ -69,7 +71,7 @@ def builtin_instruments(registry: ModelRegistry, seed: int) -> Builtin:
 
     def make(prompt: str, drums: bool) -> Instrument:
         if (prompt, drums) not in made:
-            made[prompt, drums] = NeuralInstrument(registry, prompt, seed=seed, drums=drums)
+            made[prompt, drums] = NeuralInstrument(registry, prompt, seed=seed, drums=drums, warn=warn)
         return made[prompt, drums]
 
     return Builtin(voice=lambda prompt: make(prompt, False), kit=lambda style: make(style, True))
@@ -102,14 +104,16 @@ def loop_instruments(spec: MusicSpec, builtin: Builtin) -> dict[str, Instrument]
 # ---------------------------------------------------------------------------- rendering
 
 
-def check_length(bars: int, meter: tuple[int, int], bpm: float) -> float:
-    """The loop's length in seconds; raises InvalidInput past :data:`MAX_LOOP_S`."""
+def check_length(bars: int, meter: tuple[int, int], bpm: float, *, sample_rate: int, tracks: int) -> float:
+    """The loop's length in seconds; raises InvalidInput past :data:`MAX_LOOP_S`, or when its
+    ``tracks`` buffers (mix and stems) at ``sample_rate`` would pass the output budget."""
     seconds = bars * meter[0] * 4 / meter[1] * 60 / bpm
     if seconds > MAX_LOOP_S:
         raise InvalidInput(
             f"bars: {bars} bars of {meter[0]}/{meter[1]} at {bpm:g} bpm last {seconds:.0f} s; "
             f"the limit is {MAX_LOOP_S:.0f} s"
         )
+    check_output_size(seconds, sample_rate, tracks)
     return seconds
 
 
@@ -126,7 +130,7 @@ class LoopRender:
 def render_loop(
     score: Score | Clip,
     instruments: Mapping[str, Instrument | EventInstrument],
-    effects: Mapping[str, EffectChain] | None = None,
+    effects: Mapping[str, AudioEffect] | None = None,
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     target_lufs: float = DEFAULT_TARGET_LUFS,

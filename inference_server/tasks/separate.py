@@ -3,6 +3,10 @@
 The reply's buffers are the stems in ``SOURCES`` order, each ``[frames, 2]`` float32 at the
 input's rate and length. The result names them and reports the residual: the mixture (the
 input as stereo: mono duplicated, more channels averaged) minus the sum of the stems.
+
+``model`` names the model; without it the default (the project's own) serves. Opt-in models
+(``htdemucs``, fetched by ``promptdaw fetch-models htdemucs --accept-license``) serve only when
+named; ``runtime.catalog.stem_separator`` picks each model's processing.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import numpy as np
 
 from promptdaw.core.audio import SILENCE_DBFS, level_dbfs, validate_audio
 from promptdaw.inference_server.jobs import JobContext, TaskResult
-from promptdaw.inference_server.params import single_audio, string_param
+from promptdaw.inference_server.params import bool_param, single_audio, string_param
 from promptdaw.inference_server.protocol import Audio
-from promptdaw.runtime.catalog import STEM_SEPARATION, model_for
+from promptdaw.runtime.catalog import DRUM_SEPARATION, STEM_SEPARATION, model_for, stem_separator
 from promptdaw.runtime.onnx import OnnxModel
-from promptdaw.runtime.separation import SOURCES, Geometry, iter_blocks, iter_separate, to_stereo
+from promptdaw.runtime.separation import SOURCES, iter_blocks, to_stereo
+from promptdaw.runtime.separation.drums import DRUM_SOURCES, SplitDrums, drum_splitter
 
-__all__ = ["SILENCE_DBFS", "level_dbfs", "separate", "separate_audio"]
+__all__ = ["SILENCE_DBFS", "add_drum_stems", "level_dbfs", "separate", "separate_audio"]
 
 
 def separate_audio(
@@ -35,11 +40,8 @@ def separate_audio(
         InferenceFailed: onnxruntime failed.
     """
     validate_audio(samples, sample_rate)
-    geometry = Geometry.from_manifest_window(model.manifest.extra.get("window"))
+    separate_stream = stem_separator(model)
     n = samples.shape[0]
-
-    def run_model(magnitude: np.ndarray) -> np.ndarray:
-        return model.run({"magnitude": magnitude}, ["masks"])["masks"]
 
     def on_segment(done: int, total: int) -> None:
         progress(0.02 + 0.96 * min(done / max(total, 1), 1.0), f"separating segment {min(done, total)}/{total}")
@@ -49,8 +51,7 @@ def separate_audio(
     mix_energy = residual_energy = 0.0
     stem_energy = [0.0] * len(SOURCES)
     filled = 0
-    for block in iter_separate(iter_blocks(samples), sample_rate, n, run_model, geometry=geometry,
-                               progress=on_segment):  # fmt: skip
+    for block in separate_stream(iter_blocks(samples), sample_rate, n, on_segment):
         count = block.shape[1]
         mix = to_stereo(samples[filled : filled + count])
         residual = mix - block.sum(axis=0)
@@ -82,4 +83,30 @@ def separate(ctx: JobContext) -> TaskResult:
     request = ctx.request
     audio = single_audio(request)
     model = model_for(ctx.registry, STEM_SEPARATION, string_param(request, "model"))
-    return separate_audio(model, audio.samples, audio.sample_rate, ctx.progress)
+    if not bool_param(request, "drums", False):
+        return separate_audio(model, audio.samples, audio.sample_rate, ctx.progress)
+    split = drum_splitter(model_for(ctx.registry, DRUM_SEPARATION))  # a missing model fails before any work
+    result, stems = separate_audio(model, audio.samples, audio.sample_rate,
+                                   lambda fraction, stage: ctx.progress(0.5 * fraction, stage))  # fmt: skip
+    return add_drum_stems(split, result, stems, ctx.progress)
+
+
+def add_drum_stems(
+    split: SplitDrums,
+    result: dict,
+    stems: tuple[Audio, ...],
+    progress: Callable[[float, str], None] = lambda fraction, stage: None,
+) -> TaskResult:
+    """``drums: true``: the drum stem split into ``DRUM_SOURCES``, five more buffers after the four
+    stems, and ``drum_sources``, ``drum_stem_dbfs`` in the result (progress from 0.5 on)."""
+    drums = stems[SOURCES.index("drums")]
+
+    def on_segment(done: int, total: int) -> None:
+        progress(0.5 + 0.48 * min(done / max(total, 1), 1.0), f"splitting drums segment {min(done, total)}/{total}")
+
+    sub = split(drums.samples, drums.sample_rate, on_segment)
+    values = sub.shape[1] * sub.shape[2]
+    energy = np.square(sub, dtype=np.float64).sum(axis=(1, 2))
+    levels = {name: level_dbfs(float(e), values) for name, e in zip(DRUM_SOURCES, energy, strict=True)}
+    result = {**result, "drum_sources": list(DRUM_SOURCES), "drum_stem_dbfs": levels}
+    return result, (*stems, *(Audio(s, drums.sample_rate) for s in sub))

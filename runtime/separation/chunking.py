@@ -165,7 +165,10 @@ class StreamSeparator:
     weights from ``position`` on, channel-major (``acc`` is ``[sources, 2, chunk_samples]``), so each
     channel's work runs on its own thread over contiguous rows; ``received`` counts the input
     samples so far, ``done`` the segments, ``emitted`` the output frames (at the input rate).
+    ``sources`` names the model's outputs (a subclass may have others: ``drums.DrumStream``).
     """
+
+    sources: tuple[str, ...] = SOURCES
 
     def __init__(
         self,
@@ -185,9 +188,9 @@ class StreamSeparator:
         self.seg_n, self.stride = geometry.chunk_samples, geometry.stride_samples
         self.weights = _weights(geometry)
         self.to_model = _Resampler(sample_rate, geometry.sample_rate, CHANNELS)
-        self.from_model = _Resampler(geometry.sample_rate, sample_rate, len(SOURCES) * CHANNELS)
+        self.from_model = _Resampler(geometry.sample_rate, sample_rate, len(self.sources) * CHANNELS)
         self.pending = np.zeros((0, CHANNELS), np.float32)
-        self.acc = np.zeros((len(SOURCES), CHANNELS, self.seg_n), np.float32)
+        self.acc = np.zeros((len(self.sources), CHANNELS, self.seg_n), np.float32)
         self.wsum = np.zeros(self.seg_n, np.float32)
         self.position = 0
         self.received = 0
@@ -251,8 +254,8 @@ class StreamSeparator:
 
         spec = list(_channel_pool().map(analyse, range(CHANNELS)))
         masks = self.run_model(magnitude)
-        if masks.shape[:3] != (1, len(SOURCES), CHANNELS) or masks.shape[3:] != magnitude.shape[2:]:
-            expected = [1, len(SOURCES), CHANNELS, *magnitude.shape[2:]]
+        if masks.shape[:3] != (1, len(self.sources), CHANNELS) or masks.shape[3:] != magnitude.shape[2:]:
+            expected = [1, len(self.sources), CHANNELS, *magnitude.shape[2:]]
             raise ValueError(f"model returned masks of shape {masks.shape}, expected {expected}")
         return spec, masks
 
@@ -279,7 +282,7 @@ class StreamSeparator:
 
     def _emit(self, count: int, last: bool = False) -> Iterator[np.ndarray]:
         """Yield the first ``count`` accumulated samples, normalised, at the input rate."""
-        acc, wsum, sources = self.acc, self.wsum, len(SOURCES)
+        acc, wsum, sources = self.acc, self.wsum, len(self.sources)
         # The division writes straight into the layout the next step wants (no extra copies):
         # [sources, frames, 2] to yield, or [frames, sources * 2] for the resampler.
         if self.from_model.passthrough:

@@ -1,24 +1,26 @@
 """Client side of ``separate``: long inputs in blocks, stems streamed into files atomically.
 
 Used by ``promptdaw stems``: the input goes to the daemon a block at a time (see
-``blocks.py``), the cross-faded stems are appended to ``DIR/.<name>.part.wav`` files as they
+``blocks.py``), the cross-faded stems are appended to hidden temporary files as they
 arrive, and only when all four are complete are they renamed to ``DIR/<name>.wav``, so a
-failed or interrupted run never leaves a partial stem behind.
+failed or interrupted run never leaves a partial stem behind (``core/files.py``: the temporaries
+are ``DIR/.<name>.wav.<random>.part``; a killed run's are swept by the next write there after a day).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
-from pedalboard.io import AudioFile
 
 from promptdaw.core.audio import level_dbfs
 from promptdaw.core.errors import PromptdawError
+from promptdaw.core.files import OutputSet, naming
+from promptdaw.core.wav import WavWriter
 from promptdaw.runtime.separation.blocks import DEFAULT_BLOCK_OVERLAP_S, DEFAULT_BLOCK_S, CrossFader, plan_blocks
 from promptdaw.runtime.separation.chunking import to_stereo
 from promptdaw.runtime.separation.constants import CHANNELS, SOURCES
@@ -30,59 +32,66 @@ SeparateBlock = Callable[[np.ndarray, Callable[[float, str], None]], tuple[dict[
 
 
 class StemFiles:
-    """Four float32 WAV files written block by block and renamed into place together."""
+    """Four float32 WAV files written block by block and renamed into place together.
+
+    The files are one :class:`~promptdaw.core.files.OutputSet`: until every stem is complete,
+    they live in hidden temporaries beside their final names, and a failure (a full disk, an
+    error from the daemon, Ctrl-C) removes them and leaves the folder's old stems untouched.
+    """
 
     def __init__(self, directory: Path, sample_rate: int, names: tuple[str, ...] = SOURCES) -> None:
         self.directory = Path(directory)
         self.sample_rate = sample_rate
         self.paths = {name: self.directory / f"{name}.wav" for name in names}
-        self._parts = {name: self.directory / f".{name}.part.wav" for name in names}
-        self._files: dict[str, Any] = {}
+        self._set = OutputSet()
+        self._stack = ExitStack()
+        self._writers: dict[str, WavWriter] = {}
 
     def __enter__(self) -> StemFiles:
-        self.directory.mkdir(parents=True, exist_ok=True)
         try:
-            for name, part in self._parts.items():
-                self._files[name] = AudioFile(str(part), "w", self.sample_rate, CHANNELS, bit_depth=32)
+            for name, path in self.paths.items():
+                file = self._stack.enter_context(self._set.open(path))
+                self._writers[name] = WavWriter(file, self.sample_rate, CHANNELS, bit_depth=32)
         except BaseException:
-            self._discard()
+            self._stack.close()
+            self._set.discard()
             raise
         return self
 
     def write(self, stems: np.ndarray) -> None:
         """Append ``[4, frames, 2]`` float32 stems."""
-        for k, name in enumerate(self._parts):
-            self._files[name].write(np.ascontiguousarray(stems[k].T, dtype=np.float32))
-
-    def _close(self) -> None:
-        for f in self._files.values():
-            f.close()
-        self._files.clear()
-
-    def _discard(self) -> None:
-        self._close()
-        for part in self._parts.values():
-            part.unlink(missing_ok=True)
+        for k, (name, writer) in enumerate(self._writers.items()):
+            with naming(self.paths[name]):
+                writer.write(stems[k])
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if kind is not None:
-            self._discard()
-            return
-        self._close()
-        for name, part in self._parts.items():
-            os.replace(part, self.paths[name])
+        try:
+            if kind is None:
+                for name, writer in self._writers.items():
+                    with naming(self.paths[name]):
+                        writer.close()
+            # Closing each file flushes and fsyncs it; an error there (a full disk) fails the set too.
+            self._stack.__exit__(kind, exc, tb)
+        except BaseException:
+            self._set.discard()
+            raise
+        if kind is None:
+            self._set.commit()
+        else:
+            self._set.discard()
 
 
-def stack_stems(payloads: Sequence[Any]) -> np.ndarray:
-    """The four stem buffers of a ``separate`` reply as one ``[4, frames, 2]`` float32 array.
+def stack_stems(payloads: Sequence[Any], count: int = len(SOURCES)) -> np.ndarray:
+    """The ``count`` stem buffers of a ``separate`` reply (four, nine with ``drums``) as one
+    ``[count, frames, 2]`` float32 array.
 
     Raises:
-        PromptdawError: the reply does not carry four stereo audio buffers of equal length.
+        PromptdawError: the reply does not carry ``count`` stereo audio buffers of equal length.
     """
     audio = [p.samples for p in payloads if hasattr(p, "samples")]
-    if len(audio) != len(SOURCES) or len({a.shape for a in audio}) != 1 or audio[0].shape[1] != CHANNELS:
+    if len(audio) != count or len({a.shape for a in audio}) != 1 or audio[0].shape[1] != CHANNELS:
         shapes = [tuple(a.shape) for a in audio]
-        raise PromptdawError(f"separate reply carried audio buffers {shapes}, expected {len(SOURCES)} x [frames, 2]")
+        raise PromptdawError(f"separate reply carried audio buffers {shapes}, expected {count} x [frames, 2]")
     return np.stack(audio)
 
 
@@ -95,8 +104,10 @@ def separate_to_files(
     block_s: float = DEFAULT_BLOCK_S,
     overlap_s: float = DEFAULT_BLOCK_OVERLAP_S,
     on_progress: Callable[[float, str], None] = lambda fraction, stage: None,
+    names: tuple[str, ...] = SOURCES,
 ) -> dict[str, Any]:
-    """Separate ``samples`` block by block into ``directory/{drums,bass,vocals,other}.wav``.
+    """Separate ``samples`` block by block into ``directory/{drums,bass,vocals,other}.wav``, and
+    one file per further name (``drums: true``: the drum sub-stems, which the residual leaves out).
 
     Returns:
         The last block's result (model, version) with whole-file ``duration_s``,
@@ -108,10 +119,10 @@ def separate_to_files(
     overlap_frames = min(int(overlap_s * sample_rate), (block_frames - 1) // 2)
     blocks = plan_blocks(n, block_frames, overlap_frames)
     fader = CrossFader(overlap_frames)
-    energy = {"mix": 0.0, "residual": 0.0, **dict.fromkeys(SOURCES, 0.0)}
+    energy = {"mix": 0.0, "residual": 0.0, **dict.fromkeys(names, 0.0)}
     written = 0
     result: dict[str, Any] = {}
-    with StemFiles(directory, sample_rate) as files:
+    with StemFiles(directory, sample_rate, names) as files:
         for block in blocks:
 
             def progress(fraction: float, stage: str, index: int = block.index) -> None:
@@ -123,8 +134,8 @@ def separate_to_files(
                 count = final.shape[1]
                 mix = to_stereo(samples[written : written + count])
                 energy["mix"] += float(np.square(mix, dtype=np.float64).sum())
-                energy["residual"] += float(np.square(mix - final.sum(axis=0), dtype=np.float64).sum())
-                for k, name in enumerate(SOURCES):
+                energy["residual"] += float(np.square(mix - final[: len(SOURCES)].sum(axis=0), dtype=np.float64).sum())
+                for k, name in enumerate(names):
                     energy[name] += float(np.square(final[k], dtype=np.float64).sum())
                 files.write(final)
                 written += count
@@ -140,7 +151,8 @@ def separate_to_files(
         "duration_s": round(n / sample_rate, 4),
         "blocks": len(blocks),
         "mixture_dbfs": mix_dbfs,
-        "stem_dbfs": {name: level_dbfs(energy[name], values) for name in SOURCES},
+        "stem_dbfs": {name: level_dbfs(energy[name], values) for name in names},
+        **({"drum_sources": list(names[len(SOURCES) :])} if len(names) > len(SOURCES) else {}),
         "residual_dbfs": residual_dbfs,
         "residual_db": None if energy["mix"] <= 0 else round(residual_dbfs - mix_dbfs, 2),
         "files": {name: str(path) for name, path in files.paths.items()},

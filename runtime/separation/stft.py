@@ -46,13 +46,17 @@ def _inverse_norm(n_fft: int, hop: int, n_frames: int, length: int) -> np.ndarra
     return (1.0 / np.maximum(norm, 1e-8)).astype(np.float32)
 
 
-def stft_frames(audio: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Complex STFT of ``[..., samples]`` -> complex64 ``[..., 1 + samples // hop, n_fft // 2 + 1]``."""
+def stft_frames(audio: np.ndarray, n_fft: int, hop: int, pad_mode: str = "constant") -> np.ndarray:
+    """Complex STFT of ``[..., samples]`` -> complex64 ``[..., 1 + samples // hop, n_fft // 2 + 1]``.
+
+    ``pad_mode`` is ``np.pad``'s mode for the centre padding: zeros, or ``"reflect"`` as
+    ``torch.stft``'s default and HTDemucs use.
+    """
     pad = n_fft // 2
     # C order matters: a transposed (Fortran-ordered) input stays so through np.pad, and the
     # frames would then be read with a stride, three times slower.
     audio = np.ascontiguousarray(audio, np.float32)
-    padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(pad, pad)])
+    padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(pad, pad)], mode=pad_mode)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[..., ::hop, :]
     return scipy.fft.rfft(frames * _window(n_fft), axis=-1).astype(np.complex64, copy=False)
 

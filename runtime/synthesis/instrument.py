@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -65,6 +65,7 @@ class NeuralInstrument:
             machines do.
         model: a text2sample model name (default: the installed one).
         max_tail_s: longest release rendered after a note ends.
+        warn: hears what is degraded (a broken sample critic), for the job's ``warnings``.
 
     Raises:
         InvalidInput: an empty or over-long prompt.
@@ -80,6 +81,7 @@ class NeuralInstrument:
         drums: bool = False,
         model: str | None = None,
         max_tail_s: float = DEFAULT_MAX_TAIL_S,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         from promptdaw.runtime.catalog import sample_model  # the catalog imports this module's neighbours
 
@@ -88,7 +90,7 @@ class NeuralInstrument:
         self.drums = bool(drums)
         self.max_tail_s = float(max_tail_s)
         self._text = read_sample_prompt(prompt).text
-        self._model: SampleModel = sample_model(registry, model)
+        self._model: SampleModel = sample_model(registry, model, warn)
         self._patches: dict[int | None, Patch] = {}
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._per_patch: dict[int, tuple[Patch, Mapping[str, np.ndarray | float], dict]] = {}
