@@ -86,6 +86,8 @@ class Client:
         self._context = zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        # A DEALER with no live peer (e.g. a refused Curve handshake) blocks in send: bound it.
+        self._socket.setsockopt(zmq.SNDTIMEO, max(1, int(timeout_s * 1000)))
         if identity is not None:
             self._socket.setsockopt(zmq.ROUTING_ID, identity)
         server_key = server_key or _env_path("PROMPTDAW_SERVER_KEY")
@@ -108,7 +110,12 @@ class Client:
     def send(self, type: str, params: dict[str, Any] | None = None, payloads: Sequence[Payload] = ()) -> str:
         """Send a request without waiting; returns its id (see :meth:`wait`)."""
         request = Request(uuid.uuid4().hex, type, dict(params or {}), tuple(payloads))
-        self._socket.send_multipart(sign(self._key, encode_request(request)), copy=False)
+        try:
+            self._socket.send_multipart(sign(self._key, encode_request(request)), copy=False)
+        except zmq.Again:
+            raise DaemonUnavailable(
+                f"the promptdaw daemon at {self.endpoint} takes no messages: no connection within {self.timeout_s:g} s"
+            ) from None
         return request.id
 
     def _receive(self) -> Reply | None:
