@@ -9,6 +9,9 @@ splits, by the same piece hash.
     .venv/bin/python scripts/render_stems_data.py --out data/stems
 
 writes ``data/stems/train`` and ``data/stems/heldout`` (see ``training/stems/render.py``).
+``--cross-out DIR --cross-drums D1 [D2 ...] --cross-bands B1 [B2 ...]`` instead writes a set whose
+drum stems are drum-only renders (``scripts/render_drum_stems_data.py``: more grooves and kits)
+and whose other stems are excerpts of band clips (``training/stems/cross.py``).
 """
 
 from __future__ import annotations
@@ -88,7 +91,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--composers", default="bach,palestrina,monteverdi")
     parser.add_argument("--clips-per-piece", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cross-out", type=Path, help="write a crossed set here (drums from --cross-drums)")
+    parser.add_argument("--cross-drums", type=Path, nargs="+", default=[], help="drum sub-stem data sets")
+    parser.add_argument("--cross-bands", type=Path, nargs="+", default=[], help="band data sets (bass/vocals/other)")
+    parser.add_argument("--cross-count", type=int, default=512, help="clips in the crossed set")
     args = parser.parse_args(argv)
+    if args.cross_out:
+        if not args.cross_drums or not args.cross_bands:
+            parser.error("--cross-out needs --cross-drums and --cross-bands")
+        from training.stems.cross import write_cross_dataset
+
+        try:
+            out = write_cross_dataset(args.cross_drums, args.cross_bands, args.cross_out, count=args.cross_count,
+                                      seed=args.seed)  # fmt: skip
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(f"crossed set -> {out}")
+        return 0
 
     pieces = corpus_pieces(tuple(args.composers.split(",")))
     midi_files = sorted(p for d in args.midi_dir for p in Path(d).rglob("*.mid"))

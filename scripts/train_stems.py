@@ -7,6 +7,8 @@ The committed model was trained with (one CPU thread, in the background, logging
 
 and then continued with the same command plus ``--max-minutes 70 --resume``; it was exported with
 ``python -m training.stems.export`` (see ``models/stems/MODEL_CARD.md``).
+``--init-onnx models/stems/stems.onnx --freeze-norm`` continues an exported model instead (its
+checkpoint need not exist; the committed 2026-12-07 weights were made so: ``models/stems/MODEL_CARD.md``).
 ``--steps 3 --batch 1 --segment-frames 32`` is the smoke run CI does.
 """
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         flag = "--" + field.name.replace("_", "-")
         if field.name == "extra_data":
             parser.add_argument(flag, nargs="*", default=value, help="more data sets (scripts/make_stem_loops.py)")
+        elif isinstance(value, bool):
+            parser.add_argument(flag, action="store_true")
         elif isinstance(value, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=value)
         elif field.name == "valid":

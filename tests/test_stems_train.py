@@ -151,3 +151,64 @@ def test_smoke_train_export_and_serve(tmp_path: Path) -> None:
     mix = np.asarray(stems[0], np.float32).sum(axis=0)
     out = separate_array(mix, 44100, lambda m: model.run({"magnitude": m})["masks"])
     np.testing.assert_allclose(out.sum(axis=0), mix, atol=1e-5)
+
+
+def test_training_continues_from_an_exported_model_with_frozen_norm(tmp_path: Path) -> None:
+    """``--init-onnx`` starts from the committed model's weights (its checkpoint is not kept) and
+    ``--freeze-norm`` keeps the folded BatchNorm an identity while the weights move."""
+    import torch
+
+    from training.stems.render import write_dataset
+
+    soundfont = needs_fluidsynth()
+    data = write_dataset([example_clip(2.0, seed=2)], soundfont, tmp_path / "data", seed=0, log=lambda line: None)
+    manifest = json.loads((REPO / "models" / "stems" / "manifest.json").read_text())
+    config = manifest["provenance"]["train_config"]
+    run = tmp_path / "run"
+    command = [sys.executable, str(REPO / "scripts" / "train_stems.py"), "--data", str(data), "--valid", "",
+               "--out", str(run), "--steps", "2", "--batch", "1", "--segment-frames", "32",
+               "--widths", *map(str, config["widths"]), "--blocks", *map(str, config["blocks"]),
+               "--init-onnx", str(REPO / "models" / "stems" / "stems.onnx"), "--freeze-norm"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert "initialised from" in done.stdout and "done: 2 steps" in done.stdout
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["train_config"]["freeze_norm"] is True
+    norms = {k: v for k, v in state["model"].items() if ".norm.running_" in k}
+    assert norms and all(
+        torch.equal(v, torch.zeros_like(v)) if k.endswith("mean") else torch.allclose(v, torch.full_like(v, 1 - 1e-5))
+        for k, v in norms.items()
+    )
+
+
+def test_crossed_set_takes_drums_from_drum_renders_and_the_rest_from_band_clips(tmp_path: Path) -> None:
+    """``render_stems_data.py --cross-out``: each clip's drum stem is one drum clip's sub-stems
+    summed, its other stems one band clip's excerpt of the same length, sample for sample."""
+
+    def dataset(path: Path, stems: np.ndarray) -> Path:
+        path.mkdir()
+        np.save(path / "stems.npy", stems.astype(np.float16))
+        (path / "clips.jsonl").write_text("".join(json.dumps({"name": f"c{i}"}) + "\n" for i in range(len(stems))))
+        return path
+
+    rng = np.random.default_rng(0)
+    drums = dataset(tmp_path / "drums", rng.uniform(-0.1, 0.1, (3, 5, 500, 2)))
+    band = dataset(tmp_path / "band", rng.uniform(-0.5, 0.5, (2, 4, 1200, 2)))
+    command = [sys.executable, str(REPO / "scripts" / "render_stems_data.py"), "--cross-out", str(tmp_path / "x"),
+               "--cross-drums", str(drums), "--cross-bands", str(band), "--cross-count", "3"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    crossed = np.load(tmp_path / "x" / "stems.npy")
+    records = [json.loads(line) for line in (tmp_path / "x" / "clips.jsonl").read_text().splitlines()]
+    drum_stems, band_stems = np.load(drums / "stems.npy"), np.load(band / "stems.npy")
+    assert crossed.shape == (3, 4, 500, 2) and sorted(r["drums"]["clip"] for r in records) == [0, 1, 2]
+    for clip, record in zip(crossed, records, strict=True):
+        expected = drum_stems[record["drums"]["clip"]].astype(np.float32).sum(axis=0)
+        np.testing.assert_allclose(clip[0].astype(np.float32), expected, atol=2e-3)
+        start = record["band"]["offset"]
+        np.testing.assert_array_equal(clip[1:], band_stems[record["band"]["clip"], 1:, start : start + 500])
+
+    short = dataset(tmp_path / "short", np.zeros((1, 4, 400, 2)))
+    command[command.index(str(band))] = str(short)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "shorter than the 500-sample drum clips" in done.stderr

@@ -34,7 +34,7 @@ from promptdaw.runtime.separation.constants import (
 )
 from training.stems.model import BandUNet
 
-__all__ = ["TOLERANCE", "export"]
+__all__ = ["TOLERANCE", "export", "model_from_onnx"]
 
 MODEL_NAME = "stems"
 ONNX_NAME = "stems.onnx"
@@ -51,6 +51,57 @@ def load_checkpoint(path: Path) -> tuple[BandUNet, dict[str, Any]]:
     return model.eval(), state
 
 
+def model_from_onnx(path: Path, config: dict[str, Any] | None = None) -> BandUNet:
+    """A ``BandUNet`` holding the weights of an exported ``stems.onnx`` (the inverse of ``export``).
+
+    The committed model's training checkpoint is not kept, so continuing it starts from its ONNX
+    file. The exporter folded each block's BatchNorm into the depthwise convolution before it
+    (the unnamed ``onnx::Conv_*`` initialisers, in execution order); they come back as that
+    convolution's weights, with the BatchNorm set to the identity. Train such a model with
+    ``freeze_norm`` (BatchNorm as the fixed affine map it is at inference): batch statistics
+    would undo the folding.
+
+    Raises:
+        ValueError: the file's initialisers do not fit a ``BandUNet`` of ``config``.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    weights = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in graph.initializer}
+    model = BandUNet(**(config or {}))
+    state = model.state_dict()
+    blocks = _blocks_in_execution_order(model)
+    folded = [weights.pop(name) for name in [n for n in weights if n.startswith("onnx::Conv_")]]
+    if len(folded) != 2 * len(blocks):
+        raise ValueError(f"{path}: {len(folded) // 2} folded convolutions for {len(blocks)} blocks")
+    for (prefix, block), weight, bias in zip(blocks, folded[::2], folded[1::2], strict=True):
+        weights[f"{prefix}.depthwise.weight"], weights[f"{prefix}.depthwise.bias"] = weight, bias
+        norm = block.norm
+        weights[f"{prefix}.norm.weight"] = torch.ones_like(norm.weight)
+        weights[f"{prefix}.norm.bias"] = torch.zeros_like(norm.bias)
+        weights[f"{prefix}.norm.running_mean"] = torch.zeros_like(norm.running_mean)
+        weights[f"{prefix}.norm.running_var"] = torch.full_like(norm.running_var, 1.0 - norm.eps)
+        weights[f"{prefix}.norm.num_batches_tracked"] = norm.num_batches_tracked.clone()
+    missing = sorted(set(state) - set(weights))
+    if missing:
+        raise ValueError(f"{path}: no weights for {', '.join(missing[:5])}")
+    shapes = [k for k in state if tuple(weights[k].shape) != tuple(state[k].shape)]
+    if shapes:
+        raise ValueError(f"{path}: shapes differ for {', '.join(shapes[:5])}")
+    model.load_state_dict({k: weights[k].reshape(state[k].shape) for k in state})
+    return model.eval()
+
+
+def _blocks_in_execution_order(model: BandUNet) -> list[tuple[str, torch.nn.Module]]:
+    """``(state-dict prefix, block)`` of every residual block in the order ``forward`` runs them."""
+    order = [(f"down_blocks.{i}.{j}", b) for i, stage in enumerate(model.down_blocks) for j, b in enumerate(stage)]
+    order += [(f"bottom.{j}", b) for j, b in enumerate(model.bottom)]
+    order += [(f"up_blocks.{i}.{j}", b) for i in reversed(range(len(model.up_blocks)))
+              for j, b in enumerate(model.up_blocks[i])]  # fmt: skip
+    return order
+
+
 def export(
     checkpoint: Path,
     out_dir: Path,
@@ -58,6 +109,7 @@ def export(
     metrics: dict[str, Any] | None = None,
     version: str | None = None,
     provenance: dict[str, Any] | None = None,
+    license: str = "MIT",
 ) -> Path:
     """Write ``out_dir/stems.onnx`` and ``out_dir/manifest.json``; returns the manifest path.
 
@@ -93,7 +145,7 @@ def export(
         "kind": "stem-separation",
         "version": version or f"bandunet-{datetime.date.today().isoformat()}",
         "description": "Band-split U-Net mask estimator: drums, bass, vocals, other (trained by promptdaw)",
-        "license": "MIT",
+        "license": license,
         "provenance": {
             "weights": "trained by promptdaw from random initialisation (scripts/train_stems.py)",
             "training_data": "music21 corpus pieces (Bach chorales, Palestrina, Monteverdi; public domain) "
@@ -159,9 +211,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     parser.add_argument("--metrics", type=Path, help="JSON from scripts/eval_stems.py --json")
     parser.add_argument("--version")
+    parser.add_argument("--extra-metrics", action="append", default=[], metavar="NAME=FILE",
+                        help="another eval JSON whose held-out table goes under metrics.NAME; may repeat")  # fmt: skip
+    parser.add_argument("--license", default="MIT", help="the manifest's licence line")
+    parser.add_argument("--provenance", action="append", default=[], metavar="KEY=TEXT",
+                        help="set a provenance field (e.g. weights=..., training_data=...); may repeat")  # fmt: skip
     args = parser.parse_args(argv)
     metrics = metrics_from_eval(json.loads(args.metrics.read_text())) if args.metrics else None
-    path = export(args.checkpoint, args.out, metrics=metrics, version=args.version)
+    for item in args.extra_metrics:
+        name, _, path = item.partition("=")
+        if not path:
+            parser.error("--extra-metrics takes NAME=FILE")
+        extra = metrics_from_eval(json.loads(Path(path).read_text()))
+        if "heldout" in extra:
+            metrics = {**(metrics or {}), name: extra["heldout"]}
+    fields = dict(item.split("=", 1) for item in args.provenance if "=" in item)
+    if len(fields) != len(args.provenance):
+        parser.error("--provenance takes KEY=TEXT")
+    path = export(args.checkpoint, args.out, metrics=metrics, version=args.version, provenance=fields,
+                  license=args.license)  # fmt: skip
     print(f"wrote {path} and {path.parent / ONNX_NAME}")
     return 0
 

@@ -59,6 +59,12 @@ class TrainConfig:
     extra_share: float = 0.0
     widths: tuple[int, ...] = tuple(DEFAULT_CONFIG["widths"])
     blocks: tuple[int, ...] = tuple(DEFAULT_CONFIG["blocks"])
+    #: Start from the weights of an exported model (e.g. the committed ``models/stems/stems.onnx``,
+    #: whose training checkpoint is not kept) instead of a random initialisation; ignored on resume.
+    init_onnx: str = ""
+    #: BatchNorm as the fixed affine map it is at inference (needed after ``init_onnx``: the
+    #: export folded it into the convolutions, see ``export.model_from_onnx``).
+    freeze_norm: bool = False
 
 
 _WINDOWS: dict[int, torch.Tensor] = {}
@@ -160,6 +166,15 @@ def _valid_batch(path: Path, config: TrainConfig) -> torch.Tensor | None:
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 1, 3, 2)))
 
 
+def _train_mode(model: BandUNet, freeze_norm: bool) -> None:
+    """``model.train()``, with the BatchNorm layers kept in eval mode when ``freeze_norm``."""
+    model.train()
+    if freeze_norm:
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
+
+
 def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], None] = print) -> Path:
     """Train; returns the checkpoint path (``out/checkpoint.pt``)."""
     torch.set_num_threads(config.threads)
@@ -170,7 +185,14 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
     checkpoint_path = out / "checkpoint.pt"
     stems, records = load_dataset(Path(config.data))
     extra = [load_dataset(Path(path))[0] for path in config.extra_data]
-    model = BandUNet(widths=tuple(config.widths), blocks=tuple(config.blocks))
+    if config.init_onnx and not (resume and checkpoint_path.exists()):
+        from training.stems.export import model_from_onnx
+
+        shape = {"widths": tuple(config.widths), "blocks": tuple(config.blocks)}
+        model = model_from_onnx(Path(config.init_onnx), shape)
+        log(f"initialised from {config.init_onnx}")
+    else:
+        model = BandUNet(widths=tuple(config.widths), blocks=tuple(config.blocks))
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before = 0, 0.0
     if resume and checkpoint_path.exists():
@@ -202,7 +224,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
     start = time.monotonic()
     elapsed = elapsed_before
     running = []
-    model.train()
+    _train_mode(model, config.freeze_norm)
     while True:
         elapsed = elapsed_before + time.monotonic() - start
         progress = max(step / config.steps, elapsed / (60 * config.max_minutes))
@@ -227,7 +249,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
         if valid is not None and step % config.valid_every == 0:
             model.eval()
             sdr = np.nanmean(batch_sdr(model, valid), axis=0)
-            model.train()
+            _train_mode(model, config.freeze_norm)
             log(f"step {step} valid SDR dB: " + " ".join(f"{s:.2f}" for s in sdr))
     model.eval()
     if valid is not None:
