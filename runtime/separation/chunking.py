@@ -321,8 +321,10 @@ def iter_separate(
     *,
     geometry: Geometry | None = None,
     progress: Progress = lambda done, total: None,
+    stream: type[StreamSeparator] = StreamSeparator,
 ) -> Iterator[np.ndarray]:
-    """Separate a stream of input blocks; yield ``[4, n, 2]`` float32 stem blocks at ``sample_rate``.
+    """Separate a stream of input blocks; yield ``[4, n, 2]`` float32 stem blocks at ``sample_rate``
+    (``[len(stream.sources), n, 2]`` for another ``stream`` class, such as the drum split's).
 
     Args:
         blocks: ``[frames, channels]`` blocks of the input, in order, ``total_frames`` in all.
@@ -335,7 +337,7 @@ def iter_separate(
     Yields:
         Consecutive stem blocks whose lengths add up to exactly ``total_frames``.
     """
-    separator = StreamSeparator(sample_rate, total_frames, run_model, geometry=geometry, progress=progress)
+    separator = stream(sample_rate, total_frames, run_model, geometry=geometry, progress=progress)
     for block in blocks:
         yield from separator.feed(block)
     yield from separator.finish()
@@ -348,12 +350,14 @@ def separate_array(
     *,
     geometry: Geometry | None = None,
     progress: Progress = lambda done, total: None,
+    stream: type[StreamSeparator] = StreamSeparator,
 ) -> np.ndarray:
-    """Separate an in-memory ``[frames, channels]`` signal: float32 ``[4, frames, 2]``."""
-    out = np.empty((len(SOURCES), samples.shape[0], CHANNELS), np.float32)
+    """Separate an in-memory ``[frames, channels]`` signal: float32 ``[4, frames, 2]`` (or as many
+    sources as ``stream`` has)."""
+    out = np.empty((len(stream.sources), samples.shape[0], CHANNELS), np.float32)
     filled = 0
     for block in iter_separate(iter_blocks(samples), sample_rate, samples.shape[0], run_model,
-                               geometry=geometry, progress=progress):  # fmt: skip
+                               geometry=geometry, progress=progress, stream=stream):  # fmt: skip
         out[:, filled : filled + block.shape[1]] = block
         filled += block.shape[1]
     if filled != samples.shape[0]:

@@ -23,7 +23,14 @@ import numpy as np
 
 from promptdaw.core.errors import ModelUnavailable
 from promptdaw.core.music.gm import drum_sound
-from promptdaw.runtime.separation.chunking import Geometry, Progress, RunModel, StreamSeparator, iter_blocks
+from promptdaw.runtime.separation.chunking import (
+    Geometry,
+    Progress,
+    RunModel,
+    StreamSeparator,
+    iter_separate,
+    separate_array,
+)
 
 if TYPE_CHECKING:  # the CLI imports DRUM_SOURCES from here, and has no use for onnxruntime
     from promptdaw.runtime.onnx import OnnxModel
@@ -68,10 +75,8 @@ def iter_split_drums(
     ``run_model`` maps ``magnitude [1, 2, bins, frames]`` to ``masks [1, 5, 2, bins, frames]``;
     everything else is as :func:`~promptdaw.runtime.separation.chunking.iter_separate`.
     """
-    stream = DrumStream(sample_rate, total_frames, run_model, geometry=geometry, progress=progress)
-    for block in blocks:
-        yield from stream.feed(block)
-    yield from stream.finish()
+    return iter_separate(blocks, sample_rate, total_frames, run_model, geometry=geometry, progress=progress,
+                         stream=DrumStream)  # fmt: skip
 
 
 def split_drums(
@@ -83,15 +88,7 @@ def split_drums(
     progress: Progress = lambda done, total: None,
 ) -> np.ndarray:
     """Split an in-memory drum stem ``[frames, channels]``: float32 ``[5, frames, 2]``."""
-    out = np.empty((len(DRUM_SOURCES), drums.shape[0], 2), np.float32)
-    filled = 0
-    for block in iter_split_drums(iter_blocks(drums), sample_rate, drums.shape[0], run_model,
-                                  geometry=geometry, progress=progress):  # fmt: skip
-        out[:, filled : filled + block.shape[1]] = block
-        filled += block.shape[1]
-    if filled != drums.shape[0]:
-        raise RuntimeError(f"drum split produced {filled} frames for {drums.shape[0]} input frames")
-    return out
+    return separate_array(drums, sample_rate, run_model, geometry=geometry, progress=progress, stream=DrumStream)
 
 
 def drum_splitter(model: OnnxModel) -> SplitDrums:
