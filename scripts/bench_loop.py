@@ -58,6 +58,9 @@ def in_process_breakdown(seed: int, models: Path) -> dict[str, float]:
         def progress(self, fraction: float, stage: str) -> None:
             pass
 
+        def warn(self, message: str) -> None:
+            pass
+
     registry = ModelRegistry(models, providers=select_providers())
     request = Request("bench", "generate-loop", {"prompt": PROMPT, "seed": seed})
     ctx = Context(request, registry)
