@@ -22,10 +22,9 @@ import torch
 
 from promptdaw.runtime.catalog import DRUM_SEPARATION
 from promptdaw.runtime.registry import sha256_file
-from promptdaw.runtime.separation.constants import CHUNK_FRAMES, FRAME_MULTIPLE, N_BINS, OVERLAP_FRAMES, SAMPLE_RATE
+from promptdaw.runtime.separation.constants import N_BINS
 from promptdaw.runtime.separation.drums import DRUM_SOURCES
-from training.drum_stems.train import HOP, N_FFT
-from training.stems.export import OPSET, TOLERANCE, load_checkpoint
+from training.stems.export import OPSET, TOLERANCE, load_checkpoint, mask_model_io
 
 __all__ = ["MODEL_NAME", "ONNX_NAME", "export"]
 
@@ -86,21 +85,7 @@ def export(checkpoint: Path, out_dir: Path, *, metrics: dict[str, Any] | None = 
         "files": [
             {"path": ONNX_NAME, "sha256": sha256_file(onnx_path), "bytes": onnx_path.stat().st_size, "role": "model"}
         ],
-        "sample_rate": SAMPLE_RATE,
-        "channels": 2,
-        "inputs": {"magnitude": {"name": "magnitude", "shape": ["batch", 2, N_BINS, "frames"], "dtype": "float32"}},
-        "outputs": {
-            "masks": {"name": "masks", "shape": ["batch", len(DRUM_SOURCES), 2, N_BINS, "frames"], "dtype": "float32"}
-        },
-        "window": {
-            "sample_rate": SAMPLE_RATE,
-            "n_fft": N_FFT,
-            "hop": HOP,
-            "chunk_frames": CHUNK_FRAMES,
-            "overlap_frames": OVERLAP_FRAMES,
-            "frame_multiple": FRAME_MULTIPLE,
-            "sources": list(DRUM_SOURCES),
-        },
+        **mask_model_io(DRUM_SOURCES),
         "card": "MODEL_CARD.md",
     }
     if metrics:

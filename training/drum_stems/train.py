@@ -26,14 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from promptdaw.runtime.separation.constants import HOP, N_FFT
 from promptdaw.runtime.separation.drums import DRUM_SOURCES
 from training.stems.model import BandUNet
 from training.stems.render import load_dataset
 
-__all__ = ["HOP", "N_FFT", "DrumTrainConfig", "batch_sdr", "make_batch", "train"]
-
-N_FFT = 2048
-HOP = 512
+__all__ = ["DrumTrainConfig", "batch_sdr", "make_batch", "train"]
 
 
 @dataclass

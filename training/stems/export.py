@@ -15,6 +15,7 @@ import argparse
 import datetime
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,34 @@ from promptdaw.runtime.separation.constants import (
 )
 from training.stems.model import BandUNet
 
-__all__ = ["TOLERANCE", "export", "model_from_onnx"]
+__all__ = ["TOLERANCE", "export", "mask_model_io", "model_from_onnx"]
 
 MODEL_NAME = "stems"
 ONNX_NAME = "stems.onnx"
 TOLERANCE = 1e-4
 OPSET = 17
+
+
+def mask_model_io(sources: Sequence[str]) -> dict[str, Any]:
+    """The manifest fields of a mask model over the separation STFT (``runtime.separation``
+    reads them): sample rate, input and output tensors, and the window geometry."""
+    return {
+        "sample_rate": SAMPLE_RATE,
+        "channels": 2,
+        "inputs": {"magnitude": {"name": "magnitude", "shape": ["batch", 2, N_BINS, "frames"], "dtype": "float32"}},
+        "outputs": {
+            "masks": {"name": "masks", "shape": ["batch", len(sources), 2, N_BINS, "frames"], "dtype": "float32"}
+        },
+        "window": {
+            "sample_rate": SAMPLE_RATE,
+            "n_fft": N_FFT,
+            "hop": HOP,
+            "chunk_frames": CHUNK_FRAMES,
+            "overlap_frames": OVERLAP_FRAMES,
+            "frame_multiple": FRAME_MULTIPLE,
+            "sources": list(sources),
+        },
+    }
 
 
 def load_checkpoint(path: Path) -> tuple[BandUNet, dict[str, Any]]:
@@ -164,21 +187,7 @@ def export(
         "files": [
             {"path": ONNX_NAME, "sha256": sha256_file(onnx_path), "bytes": onnx_path.stat().st_size, "role": "model"}
         ],
-        "sample_rate": SAMPLE_RATE,
-        "channels": 2,
-        "inputs": {"magnitude": {"name": "magnitude", "shape": ["batch", 2, N_BINS, "frames"], "dtype": "float32"}},
-        "outputs": {
-            "masks": {"name": "masks", "shape": ["batch", len(SOURCES), 2, N_BINS, "frames"], "dtype": "float32"}
-        },
-        "window": {
-            "sample_rate": SAMPLE_RATE,
-            "n_fft": N_FFT,
-            "hop": HOP,
-            "chunk_frames": CHUNK_FRAMES,
-            "overlap_frames": OVERLAP_FRAMES,
-            "frame_multiple": FRAME_MULTIPLE,
-            "sources": list(SOURCES),
-        },
+        **mask_model_io(SOURCES),
         "card": "MODEL_CARD.md",
     }
     if metrics:
