@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from promptdaw.core.clip import Clip, ClipNote, ClipTrack
+from promptdaw.core.music.gm import GM_DRUMS
 from promptdaw.core.music.lexicon import (
     BACKBEAT,
     BASS_FOLLOWS_KICK,
@@ -78,12 +79,12 @@ KICK = 36  # GM bass drum 1
 KICK_INDEX = KICK - ROLE_BASE["drums"]
 OPEN_HAT = 46
 SNARE = 38
-#: What may play a backbeat: acoustic snare, hand clap, electric snare (GM).
-BACKBEAT_DRUMS = (38, 39, 40)
+#: What may play a backbeat: the GM snares and the hand clap.
+BACKBEAT_DRUMS = tuple(note for note, sound in GM_DRUMS.items() if sound.category in ("snare", "clap"))
 #: The dembow's snare in a 4/4 bar of sixteenths: 3 + 3 + 2, twice (beats 0.75, 1.5, 2.75, 3.5).
 DEMBOW_STEPS = frozenset({3, 6, 11, 14})
 FOUR_FOUR_BEATS = {0, 4, 8, 12}
-CLOSED_HATS = (42, 44)
+CLOSED_HATS = tuple(note for note, sound in GM_DRUMS.items() if sound.category == "closed hat")
 #: A hi-hat roll closes every this many bars, as 32nds or a 32nd triplet (strokes per step).
 ROLL_EVERY_BARS = 2
 ROLL_STROKES = (2, 3)
@@ -265,9 +266,7 @@ class MidiGenerator:
                         rng, lines[b], idioms, holding[b],
                     )  # fmt: skip
                     if role == "drums":
-                        starts = _drum_idioms(starts, t % spb, beats, offbeats, idioms)
-                        if t % spb in backbeats:
-                            starts = _backbeat(starts, onset_p[b])
+                        starts = _drum_idioms(starts, t % spb, beats, offbeats, backbeats, idioms, onset_p[b])
                     if len(starts):
                         lines[b].played(int(pitches[b][starts[-1]]))
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity[b])
@@ -567,19 +566,23 @@ def _backbeat_steps(meter: tuple[int, int], feel: str) -> set[int]:
     return {beats[2]} if feel == "half-time" else {beats[1], beats[3]}
 
 
-def _backbeat(starts: np.ndarray, onset_p: np.ndarray) -> np.ndarray:
-    """A backbeat step keeps the snare or clap the network played; without one, it gets the one
-    the network finds likeliest here."""
-    indices = [d - ROLE_BASE["drums"] for d in BACKBEAT_DRUMS]
-    if np.isin(starts, indices).any():
-        return starts
-    return np.union1d(starts, [max(indices, key=lambda i: onset_p[i])])
-
-
 def _drum_idioms(
-    starts: np.ndarray, position: int, beats: set[int], offbeats: set[int], idioms: set[str]
+    starts: np.ndarray,
+    position: int,
+    beats: set[int],
+    offbeats: set[int],
+    backbeats: set[int],
+    idioms: set[str],
+    onset_p: np.ndarray,
 ) -> np.ndarray:
-    """The drum hits an idiom requires at this position of the bar, added to the sampled ones."""
+    """The drum hits an idiom requires at this position of the bar, added to the sampled ones.
+
+    ``backbeats`` are the backbeat steps (empty without the idiom): one keeps the snare or clap
+    the network played, else gets the one the network (``onset_p``) finds likeliest there."""
+    if position in backbeats:
+        backbeat = [d - ROLE_BASE["drums"] for d in BACKBEAT_DRUMS]
+        if not np.isin(starts, backbeat).any():
+            starts = np.union1d(starts, [max(backbeat, key=lambda i: onset_p[i])])
     if FOUR_ON_THE_FLOOR in idioms and position in beats:
         starts = np.union1d(starts, [KICK_INDEX])
     if DEMBOW in idioms and beats == FOUR_FOUR_BEATS and position in DEMBOW_STEPS:
