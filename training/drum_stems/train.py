@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from promptdaw.runtime.separation.constants import HOP, N_FFT
+from promptdaw.runtime.separation.constants import HOP
 from promptdaw.runtime.separation.drums import DRUM_SOURCES
 from training.stems.model import BandUNet
 from training.stems.render import load_dataset
+from training.stems.train import istft, stft
 
 __all__ = ["DrumTrainConfig", "batch_sdr", "make_batch", "train"]
 
@@ -55,23 +56,6 @@ class DrumTrainConfig:
     valid_clips: int = 16
     widths: tuple[int, ...] = (16, 32, 48, 96)
     blocks: tuple[int, ...] = (1, 1, 1, 2)
-
-
-_WINDOW = torch.hann_window(N_FFT)
-
-
-def stft(audio: torch.Tensor) -> torch.Tensor:
-    """Complex STFT ``[..., samples] -> [..., 1025, frames]`` (periodic Hann, centred, zero-padded)."""
-    shape = audio.shape
-    spec = torch.stft(audio.reshape(-1, shape[-1]), N_FFT, HOP, window=_WINDOW, center=True, pad_mode="constant",
-                      return_complex=True)  # fmt: skip
-    return spec.reshape(*shape[:-1], *spec.shape[-2:])
-
-
-def istft(spec: torch.Tensor, length: int) -> torch.Tensor:
-    shape = spec.shape
-    audio = torch.istft(spec.reshape(-1, *shape[-2:]), N_FFT, HOP, window=_WINDOW, center=True, length=length)
-    return audio.reshape(*shape[:-2], length)
 
 
 def make_batch(datasets: Sequence[np.ndarray], rng: np.random.Generator, config: DrumTrainConfig) -> torch.Tensor:

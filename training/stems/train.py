@@ -25,13 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from promptdaw.runtime.separation.constants import HOP, N_FFT
 from training.stems.model import DEFAULT_CONFIG, BandUNet
 from training.stems.render import load_dataset
 
-__all__ = ["TrainConfig", "batch_sdr", "make_batch", "stft", "train"]
-
-N_FFT = 2048
-HOP = 512
+__all__ = ["TrainConfig", "batch_sdr", "istft", "make_batch", "stft", "train"]
 
 
 @dataclass
