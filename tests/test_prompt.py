@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from promptdaw.core.music import lexicon as lx
 from promptdaw.core.music.lexicon import GENRES, INSTRUMENTS, gm_family
 from promptdaw.core.music.prompt import key_from_chords, parse_key, parse_meter, parse_prompt, read_number
 from promptdaw.core.music.spec import PART_ROLES, MusicSpec
@@ -592,3 +593,11 @@ def test_defaults_come_from_the_genre() -> None:
 def test_spec_round_trips_through_a_dict() -> None:
     spec = parse_prompt("12 bar blues in A, shuffle, piano and bass")
     assert MusicSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_a_style_inside_a_genre_changes_its_sound_unless_the_prompt_names_one() -> None:
+    deep = parse_prompt("deep house groove in A minor, 122 bpm", seed=1)
+    assert deep.genre == "house" and deep.parts[-1].role == "chords"
+    assert deep.parts[-1].program in lx.SUSTAINED_PROGRAMS  # held pad chords, not piano stabs
+    assert parse_prompt("house groove in A minor", seed=1).parts[-1].program == lx.GENRES["house"].programs["chords"][0]
+    assert parse_prompt("deep house chords on a piano", seed=1).parts[0].program == 0  # the prompt's own piano

@@ -8,8 +8,8 @@ plurals need no entries. GM programs are 0-based (0 = Acoustic Grand Piano).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from promptdaw.core.music.spec import PART_ROLES
@@ -538,6 +538,29 @@ _GENRE_LIST = (
 
 GENRES: Mapping[str, Genre] = MappingProxyType({g.name: g for g in _GENRE_LIST})
 
+#: Styles inside a genre that change what a part plays on, keyed by the genre keyword that
+#: names them: deep house holds warm pad chords where house stabs a piano; tropical house leads
+#: on a pan flute. A prompt's own instrument for the part still wins.
+STYLE_PROGRAMS: Mapping[str, Mapping[str, tuple[int, str]]] = MappingProxyType(
+    {
+        "deep house": {"chords": (89, "Deep House Pad")},
+        "tropical house": {"melody": (75, "Pan Flute"), "chords": (12, "Marimba")},
+    }
+)
+_unknown_styles = [k for k in STYLE_PROGRAMS if not any(k in g.keywords for g in _GENRE_LIST)]
+if _unknown_styles:
+    raise ValueError(f"STYLE_PROGRAMS keys that are no genre keyword: {_unknown_styles}")
+
+
+def styled(genre: Genre, phrases: Sequence[str]) -> Genre:
+    """``genre`` with the sounds of the styles among ``phrases`` (genre keywords a prompt named)
+    that belong to it."""
+    programs = dict(genre.programs)
+    for phrase in phrases:
+        if phrase in genre.keywords:
+            programs.update(STYLE_PROGRAMS.get(phrase, {}))
+    return genre if programs == dict(genre.programs) else replace(genre, programs=MappingProxyType(programs))
+
 
 # --------------------------------------------------------------------------- moods
 
@@ -896,7 +919,12 @@ WALKING_BASS = "walking_bass"  # a bass note on every beat, moving by steps
 DEMBOW = "dembow"  # reggaeton's snare figure: the "and" of one and of two, and again in the bar's second half
 HAT_ROLLS = "hat_rolls"  # closed hats that break into 32nd or triplet rolls, as trap's do
 BACKBEAT = "backbeat"  # a snare or clap on beats 2 and 4 (on 3 in a half-time feel)
-IDIOMS = (FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW, HAT_ROLLS, BACKBEAT)
+EIGHTH_NOTES = "eighth_notes"  # an arpeggiator's rate: every 8th note
+SIXTEENTH_NOTES = "sixteenth_notes"  # an arpeggiator's rate: every 16th note
+IDIOMS = (
+    FOUR_ON_THE_FLOOR, OFFBEAT_OPEN_HAT, BASS_FOLLOWS_KICK, WALKING_BASS, DEMBOW, HAT_ROLLS, BACKBEAT,
+    EIGHTH_NOTES, SIXTEENTH_NOTES,
+)  # fmt: skip
 
 #: Phrases naming an idiom -> its name.
 IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
@@ -972,6 +1000,14 @@ IDIOM_WORDS: Mapping[str, str] = MappingProxyType(
                 "snare on beat 3",
             ),
             BACKBEAT,
+        ),
+        **dict.fromkeys(
+            ("eighth note", "eighth notes", "8th note", "8th notes", "in eighths", "in 8ths", "8ths"),
+            EIGHTH_NOTES,
+        ),
+        **dict.fromkeys(
+            ("sixteenth note", "sixteenth notes", "16th note", "16th notes", "in sixteenths", "in 16ths", "16ths"),
+            SIXTEENTH_NOTES,
         ),
     }
 )

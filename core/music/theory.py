@@ -18,6 +18,7 @@ __all__ = [
     "Chord",
     "chord_symbol",
     "estimate_key",
+    "key_margin",
     "key_profile",
     "note_name",
     "parse_chord",
@@ -240,15 +241,24 @@ def key_profile(tonic: int, mode: str, kind: str = "krumhansl") -> tuple[float, 
     return tuple(profile[(pc - tonic) % 12] for pc in range(12))
 
 
-def estimate_key(weights: Sequence[float]) -> tuple[int, str]:
+def estimate_key(weights: Sequence[float], kind: str = "krumhansl") -> tuple[int, str]:
     """(tonic, "major" | "minor") best correlated with 12 pitch-class weights (e.g. durations)."""
-    best, best_score = (0, "major"), -2.0
-    for mode in ("major", "minor"):
-        for tonic in range(12):
-            score = _correlation(weights, key_profile(tonic, mode))
-            if score > best_score:
-                best, best_score = (tonic, mode), score
-    return best
+    scores = _key_scores(weights, kind)
+    return max(scores, key=scores.__getitem__)
+
+
+def key_margin(weights: Sequence[float], tonic: int, mode: str, kind: str = "krumhansl") -> float:
+    """How much better the key of ``tonic`` and ``mode`` fits ``weights`` than the best other
+    major or minor key: positive when a key finder would name it. Modes are judged as the
+    major or minor key they sound closest to."""
+    scores = _key_scores(weights, kind)
+    own = (tonic % 12, "major" if MODES[mode][2] == 4 else "minor")
+    return scores[own] - max(score for key, score in scores.items() if key != own)
+
+
+def _key_scores(weights: Sequence[float], kind: str) -> dict[tuple[int, str], float]:
+    return {(tonic, mode): _correlation(weights, key_profile(tonic, mode, kind))
+            for mode in ("major", "minor") for tonic in range(12)}  # fmt: skip
 
 
 def _correlation(a: Sequence[float], b: Sequence[float]) -> float:

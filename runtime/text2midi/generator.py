@@ -28,14 +28,16 @@ from promptdaw.core.music.lexicon import (
     BACKBEAT,
     BASS_FOLLOWS_KICK,
     DEMBOW,
+    EIGHTH_NOTES,
     FOUR_ON_THE_FLOOR,
     HAT_ROLLS,
     OFFBEAT_OPEN_HAT,
+    SIXTEENTH_NOTES,
     SUSTAINED_PROGRAMS,
     WALKING_BASS,
 )
 from promptdaw.core.music.spec import MusicSpec
-from promptdaw.core.music.theory import key_profile, scale_pitch_classes
+from promptdaw.core.music.theory import key_margin, key_profile, scale_pitch_classes
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.text2midi.features import (
     N_PITCHES,
@@ -72,9 +74,11 @@ RULES = {
 MIN_CHORD_VOICES, MAX_CHORD_VOICES = 3, 5
 DRUM_FLOOR = 0.04  # drum probabilities below this are noise, not grooves
 GROOVE_CANDIDATES = 32  # first drum bars weighed against each other (see MidiGenerator._groove_draws)
-GROOVE_TOP = 4  # the first bar is one of this many likeliest candidates: typical, yet seeds differ
+GROOVE_TOP = 4  # seeds walk through this many likeliest distinct first bars: typical, yet each differs
 GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are scaled by this
-ARP_EIGHTH_FLOOR = 1.0  # an arpeggiator plays every 8th (16ths are the network's choice)
+#: Steps between an arpeggiator's notes when the prompt names its rate; otherwise the network's
+#: chance of a note on the first off-8th step picks 8ths or 16ths, and the arp keeps that rate.
+ARP_RATES = {EIGHTH_NOTES: 2, SIXTEENTH_NOTES: 1}
 KICK = 36  # GM bass drum 1
 KICK_INDEX = KICK - ROLE_BASE["drums"]
 OPEN_HAT = 46
@@ -105,6 +109,8 @@ KEY_BIAS_POWER = 1.0
 SOLO_KEY_BIAS_POWER = 4.0
 #: A solo line's chance of the chord's third, as a share of its likeliest note's.
 SOLO_THIRD_SHARE = 1.0
+#: Takes of the pitched parts a clip may get until one states its key (see MidiGenerator.generate).
+KEY_TAKES = 4
 
 
 @dataclass
@@ -129,9 +135,27 @@ class MidiGenerator:
     # ------------------------------------------------------------------ operations
 
     def generate(self, spec: MusicSpec, progress: Progress | None = None) -> Clip:
-        """A new clip for ``spec`` (deterministic for its seed)."""
+        """A new clip for ``spec`` (deterministic for its seed).
+
+        A key finder listens to each take's pitched parts: when it names another key than the
+        spec's (a bassline on the roots of i-VI-III-VII can read as the relative major's IV),
+        the pitched parts are drawn again over the same drums, and the take that states the
+        key most clearly is kept.
+        """
         rng = np.random.default_rng(spec.seed)
-        return self._decode(spec, self._chords(spec, rng), {}, rng, progress)
+        clip = self._decode(spec, self._chords(spec, rng), {}, rng, progress)
+        best, best_margin = clip, _key_margin(clip)
+        drums = [t for t in clip.tracks if t.role == "drums"]
+        for _ in range(KEY_TAKES - 1):
+            if best_margin is None or best_margin > 0:
+                break
+            total = np.ones(clip.steps, bool)
+            forced = {t.role: Forced(total, t.notes) for t in drums}
+            take = self._decode(spec, self._chords(spec, rng), forced, rng, None)
+            margin = _key_margin(take)
+            if margin is not None and margin > best_margin:
+                best, best_margin = take, margin
+        return best
 
     def vary(self, clip: Clip, keep: float, seed: int, progress: Progress | None = None) -> Clip:
         """Same spec, new seed; each (part, bar) of ``clip`` is kept with probability ``keep``."""
@@ -229,13 +253,16 @@ class MidiGenerator:
         offbeats = _offbeat_steps(spec.meter)
         backbeats = _backbeat_steps(spec.meter, spec.feel) if BACKBEAT in spec.idioms else set()
         idioms = set(spec.idioms)
+        arp_rate = next((rate for idiom, rate in ARP_RATES.items() if idiom in idioms), None)
         # The draws each part reuses every cycle, and the order parts are played in within a step:
         # drums first, so that a bass can follow this step's kick.
         cycles = [DRAW_CYCLE_BARS[role] * spb for role in roles]
+        # Consecutive seeds take the likeliest grooves in turn, so "another one" is another groove.
+        groove_rank = (spec.seed - 1) % GROOVE_TOP
         cycle_draws = rng.random((max(cycles), len(parts), 2 * N_PITCHES + 2))
         for b in np.flatnonzero(drums):
             if roles[b] not in forced:
-                cycle_draws[:spb, b, :N_PITCHES] = self._groove_draws(static[:spb, b], rng)
+                cycle_draws[:spb, b, :N_PITCHES] = self._groove_draws(static[:spb, b], rng, groove_rank)
         order = sorted(range(len(parts)), key=lambda b: not drums[b])
         for t in range(total):
             out = self.model.run({"static": static[t], "prev_roll": prev, "state": state})
@@ -259,8 +286,10 @@ class MidiGenerator:
                     self._apply(active[b], notes[b], pitches[b], t, starts, holds, velocity_roll[t])
                 else:
                     chance = float(p_any[b])
-                    if role == "arp" and t % 2 == 0:
-                        chance = max(chance, ARP_EIGHTH_FLOOR)  # an arpeggiator keeps its rate
+                    if role == "arp":
+                        if arp_rate is None and t % 2:  # the network's first off-8th sets the rate
+                            arp_rate = 1 if uniform[b, -1] < chance else 2
+                        chance = float(t % (arp_rate or 2) == 0)  # an arpeggiator keeps its rate
                     starts, holds = self._sample(
                         role, p[b], chance, sustain_p[b], allowed[t, b], step, pitches[b], active[b], uniform[b],
                         rng, lines[b], idioms, holding[b],
@@ -311,11 +340,10 @@ class MidiGenerator:
 
     # ------------------------------------------------------------------ sampling
 
-    def _groove_draws(self, static: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A drum part's draws for one bar: of :data:`GROOVE_CANDIDATES`, one of the
-        :data:`GROOVE_TOP` whose bar the network finds likeliest. The first bar decides the groove
-        the draws then repeat; a likely one is the genre's typical groove rather than a rare
-        variant, and seeds still differ."""
+    def _groove_draws(self, static: np.ndarray, rng: np.random.Generator, rank: int) -> np.ndarray:
+        """A drum part's draws for one bar: of :data:`GROOVE_CANDIDATES`, the distinct bar the
+        network ranks ``rank``-th likeliest. The first bar decides the groove the draws then
+        repeat; a likely one is the genre's typical groove rather than a rare variant."""
         draws = rng.random((GROOVE_CANDIDATES, len(static), N_PITCHES))
         state = np.zeros((self.layers, GROOVE_CANDIDATES, self.hidden), np.float32)
         prev = np.zeros((GROOVE_CANDIDATES, 2 * N_PITCHES), np.float32)
@@ -328,7 +356,11 @@ class MidiGenerator:
             hits = played[:, t] = draws[:, t] < _drum_chance(onset_p)
             log_likelihood += np.where(hits, np.log(onset_p), np.log1p(-onset_p)).sum(axis=1)
             prev = np.concatenate([hits, hits], axis=1).astype(np.float32)
-        best = int(rng.choice(np.argsort(-log_likelihood)[:GROOVE_TOP]))
+        # The likeliest *distinct* bars: in a genre whose hats run every 16th many candidates are
+        # the same bar, and seeds would all get it.
+        distinct = {played[i].tobytes(): i for i in np.argsort(log_likelihood)}  # the likeliest copy wins
+        ranked = sorted(distinct.values(), key=lambda i: -log_likelihood[i])
+        best = int(ranked[min(rank, len(ranked) - 1)])
         # The chosen bar comes round again unless the network turns well away from it: its hits
         # stay unless their chance falls far, its rests stay unless a hit becomes likely (a fill).
         chosen = draws[best]
@@ -541,6 +573,19 @@ class Line:
             weights = np.where(resolves, weights * RESOLVE_BOOST, weights)
         within = (np.maximum(self.high, pitches) - np.minimum(self.low, pitches)) <= span
         return weights * within
+
+
+def _key_margin(clip: Clip) -> float | None:
+    """``key_margin`` of the clip's pitched notes weighed by length (``None``: drums only), with
+    the Aarden-Essen profiles most key finders (music21's default among them) use."""
+    weights = np.zeros(12)
+    for track in clip.tracks:
+        if track.role != "drums":
+            for note in track.notes:
+                weights[note.pitch % 12] += note.duration
+    if not weights.any():
+        return None
+    return key_margin(weights.tolist(), clip.spec.key_tonic, clip.spec.key_mode, "aarden")
 
 
 def _drum_chance(p: np.ndarray) -> np.ndarray:

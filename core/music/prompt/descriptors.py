@@ -8,7 +8,7 @@ claiming it from each other.
 from __future__ import annotations
 
 from promptdaw.core.music import lexicon as lx
-from promptdaw.core.music.prompt.scan import Scan, lookup
+from promptdaw.core.music.prompt.scan import Scan, lookup, norm
 from promptdaw.core.music.prompt.vocabulary import (
     DESCRIPTOR_PATTERN,
     DESCRIPTORS,
@@ -26,7 +26,10 @@ def find_genres(scan: Scan, words: Words) -> None:
     own = scan.copy()
     for match in own.find(GENRE_PATTERN):
         own.take(*match.span())
-        words.genres.append((match.start(), lookup(GENRE_KEYS, match[0])))
+        name = lookup(GENRE_KEYS, match[0])
+        words.genres.append((match.start(), name))
+        said = norm(match[0])
+        words.genre_words.append(next((k for k in lx.GENRES[name].keywords if norm(k) in (said, said[:-1])), name))
         words.spans.append(match.span())
 
 

@@ -99,7 +99,7 @@ def parse_prompt(
     find_descriptors(scan, words)
     # 3. fuzzy genre and mood words, from what is left.
     genre_name, mood_name = _genre_and_mood(scan, words, progression, embedder)
-    genre = lx.GENRES[genre_name or DEFAULT_GENRE]
+    genre = lx.styled(lx.GENRES[genre_name or DEFAULT_GENRE], words.genre_words)
     mood = lx.MOODS[mood_name] if mood_name else None
     pitched = key.tonic is not None or progression != Progression()
     parts, parts_explicit = resolve_parts(scan, words, genre, genre_name is not None, pitched)

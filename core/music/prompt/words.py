@@ -28,6 +28,7 @@ class Words:
     """Filled by the word passes in turn; a descriptor field stays None where the prompt has no such word."""
 
     genres: list[tuple[int, str]] = field(default_factory=list)  # (position, genre)
+    genre_words: list[str] = field(default_factory=list)  # the genre keywords as named ("deep house")
     moods: list[str] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     excluded: set[str] = field(default_factory=set)
