@@ -601,3 +601,8 @@ def test_a_style_inside_a_genre_changes_its_sound_unless_the_prompt_names_one() 
     assert deep.parts[-1].program in lx.SUSTAINED_PROGRAMS  # held pad chords, not piano stabs
     assert parse_prompt("house groove in A minor", seed=1).parts[-1].program == lx.GENRES["house"].programs["chords"][0]
     assert parse_prompt("deep house chords on a piano", seed=1).parts[0].program == 0  # the prompt's own piano
+
+
+@pytest.mark.parametrize("prompt", ["a funky drummer style break, 100 bpm", "funk break", "amen break at 170 bpm"])
+def test_a_break_is_drums(prompt: str) -> None:
+    assert [p.role for p in parse_prompt(prompt, seed=1).parts] == ["drums"]

@@ -781,7 +781,8 @@ INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({
 #: "square lead" are instruments because longer phrases are matched first.
 ROLE_WORDS: Mapping[str, str] = MappingProxyType({
     **dict.fromkeys(("drum", "drums", "percussion", "perc", "kit", "drum kit", "drum pattern", "drum loop",
-                     "drum groove", "drum beat", "breakbeat", "breaks", "break beat", "amen break", "backbeat",
+                     "drum groove", "drum beat", "breakbeat", "break", "breaks", "break beat", "amen break",
+                     "drum break", "drummer", "backbeat",
                      "rhythm section drums", "drum machine", "909", "707", "timpani", "taiko", "dembow",
                      "four on the floor", "4 on the floor", "one drop", "clave", "fills"), "drums"),
     **dict.fromkeys(("bass", "bassline", "bass line", "low end", "walking line"), "bass"),

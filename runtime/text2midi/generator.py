@@ -76,8 +76,8 @@ DRUM_FLOOR = 0.04  # drum probabilities below this are noise, not grooves
 GROOVE_CANDIDATES = 32  # first drum bars weighed against each other (see MidiGenerator._groove_draws)
 GROOVE_TOP = 4  # seeds walk through this many likeliest distinct first bars: typical, yet each differs
 GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are scaled by this
-#: Steps between an arpeggiator's notes when the prompt names its rate; otherwise the network's
-#: chance of a note on the first off-8th step picks 8ths or 16ths, and the arp keeps that rate.
+#: Steps between an arpeggiator's notes when the prompt names its rate; otherwise 16ths where the
+#: network more likely than not plays the first off-8th step, else 8ths, and the arp keeps that rate.
 ARP_RATES = {EIGHTH_NOTES: 2, SIXTEENTH_NOTES: 1}
 KICK = 36  # GM bass drum 1
 KICK_INDEX = KICK - ROLE_BASE["drums"]
@@ -287,8 +287,8 @@ class MidiGenerator:
                 else:
                     chance = float(p_any[b])
                     if role == "arp":
-                        if arp_rate is None and t % 2:  # the network's first off-8th sets the rate
-                            arp_rate = 1 if uniform[b, -1] < chance else 2
+                        if arp_rate is None and t % 2:  # the rate the network likes at the first off-8th
+                            arp_rate = 1 if chance >= 0.5 else 2
                         chance = float(t % (arp_rate or 2) == 0)  # an arpeggiator keeps its rate
                     starts, holds = self._sample(
                         role, p[b], chance, sustain_p[b], allowed[t, b], step, pitches[b], active[b], uniform[b],
