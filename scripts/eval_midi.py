@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/eval_midi.py                 # table for docs/text2midi_eval.md
     .venv/bin/python scripts/eval_midi.py --json          # every number, per prompt too
-    .venv/bin/python scripts/eval_midi.py --piano-rolls out/rolls   # PNG piano rolls of 4 prompts, then exit
+    .venv/bin/python scripts/eval_midi.py --piano-rolls out/rolls   # PNG piano rolls of a few prompts, then exit
 
 Every prompt runs with seed 1 through the same code the daemon runs (prompt parser with the
 MiniLM embedder, text2midi model, constrained sampler), and the written Standard MIDI File is
@@ -62,6 +62,8 @@ PIANO_ROLL_PROMPTS = (
     "singable pop melody in C major, 110 bpm, 4 bars",
     "amapiano groove with log drum bass and keys in F minor, 112 bpm, 4 bars",
     "uk drill beat with sliding 808, 142 bpm, 4 bars",
+    "deep house groove in A minor, 122 bpm, 4 bars",
+    "uplifting trance arpeggio in E major, 138 bpm, 4 bars",
 )
 FAMILIES = {
     "piano": range(0, 8), "chromatic": range(8, 16), "organ": range(16, 24), "guitar": range(24, 32),
@@ -552,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memorisation", action="store_true", help="skip the training-data copy check")
     parser.add_argument("--corpus", type=Path, help="saved training corpus (default: the training script's cache)")
     parser.add_argument(
-        "--piano-rolls", type=Path, metavar="DIR", help="write PNG piano rolls of 4 prompts to DIR, then exit"
+        "--piano-rolls", type=Path, metavar="DIR", help="write PNG piano rolls of a few prompts to DIR, then exit"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
