@@ -9,7 +9,8 @@ every bar (two for a melody), so a groove, riff or motif repeats wherever the ne
 probabilities do and changes where they change (fills, cadences); pads hold their chord;
 melodies move mostly by step within a singer's range; the prompt's and genre's idioms
 (four on the floor, a snare or clap on the backbeat, open hats on the off-beats, the dembow,
-hi-hat rolls, a bass locked to the kick, a walking bass).
+hi-hat rolls, a bass locked to the kick, a walking bass, an arpeggiator's steady rate).
+A key finder hears each new clip, and redraws pitched parts that do not state the asked key.
 Steps of an existing clip can be *forced* (kept as they are while the network listens),
 which is how variation, continuation and regeneration of one part or bar range work.
 """
@@ -149,8 +150,8 @@ class MidiGenerator:
         for _ in range(KEY_TAKES - 1):
             if best_margin is None or best_margin > 0:
                 break
-            total = np.ones(clip.steps, bool)
-            forced = {t.role: Forced(total, t.notes) for t in drums}
+            every_step = np.ones(clip.steps, bool)
+            forced = {t.role: Forced(every_step, t.notes) for t in drums}
             take = self._decode(spec, self._chords(spec, rng), forced, rng, None)
             margin = _key_margin(take)
             if margin is not None and margin > best_margin:
