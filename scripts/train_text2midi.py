@@ -34,7 +34,7 @@ from training.text2midi.validation import sampled_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "models" / "text2midi"
-VERSION = "3.0"
+VERSION = "3.1"
 
 
 def split(pieces: list[Piece], val_fraction: float) -> tuple[list[Piece], list[Piece]]:

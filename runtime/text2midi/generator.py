@@ -80,6 +80,8 @@ GROOVE_KEEP = 0.25  # how firmly the first bar's hits repeat: their draws are sc
 #: Steps between an arpeggiator's notes when the prompt names its rate; otherwise 16ths where the
 #: network more likely than not plays the first off-8th step, else 8ths, and the arp keeps that rate.
 ARP_RATES = {EIGHTH_NOTES: 2, SIXTEENTH_NOTES: 1}
+#: An arp's chance of going back to the note before its last after a b a, as a share of the network's.
+ARP_TRILL_SHARE = 0.15
 KICK = 36  # GM bass drum 1
 KICK_INDEX = KICK - ROLE_BASE["drums"]
 OPEN_HAT = 46
@@ -402,8 +404,11 @@ class MidiGenerator:
             )
         if rules.monophonic:
             if role == "arp" and line.last_pitch is not None:
-                # A broken chord moves on: never the pitch class just played, in any octave.
+                # A broken chord moves on: never the pitch class just played, in any octave, and
+                # rarely back to the one before it after a b a (a b a b is a trill, not a chord).
                 moved = np.where(pitches % 12 == line.last_pitch % 12, 0.0, p)
+                if line.trilling():
+                    moved = np.where(pitches % 12 == line.recent[-2] % 12, moved * ARP_TRILL_SHARE, moved)
                 p = moved if moved.sum() > 0 else p
             if step.solo and role in ("bass", "melody"):
                 # Heard alone, a line that never plays the chord's third leaves the key open
@@ -551,13 +556,19 @@ class Line:
     last_step: int = 0
     low: int | None = None
     high: int | None = None
+    recent: tuple[int, ...] = ()  # the last three pitches, oldest first
 
     def played(self, pitch: int) -> None:
         if self.last_pitch is not None:
             self.last_step = pitch - self.last_pitch
         self.last_pitch = pitch
+        self.recent = (*self.recent[-2:], pitch)
         self.low = pitch if self.low is None else min(self.low, pitch)
         self.high = pitch if self.high is None else max(self.high, pitch)
+
+    def trilling(self) -> bool:
+        """The last three pitch classes go a b a: a fourth note b would make a trill."""
+        return len(self.recent) == 3 and self.recent[0] % 12 == self.recent[2] % 12
 
     def interval_weights(self, pitches: np.ndarray, span: int) -> np.ndarray:
         """Weights for the next pitch: steps before leaps, a leap resolved by step the other way,
