@@ -11,9 +11,7 @@ with ``wrap=False`` the tails are kept after the end.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,28 +184,16 @@ def render(
     length = score.length_samples(sample_rate)
     effects = {k.casefold(): v for k, v in (effects or {}).items()}
     chosen = [_instrument_for(part, instruments) for part in score.parts]  # all errors before any work
-    for part, instrument in zip(score.parts, chosen, strict=True):
-        if not isinstance(instrument, (EventInstrument, Instrument)):
-            where = f"the instrument of part {part.name!r}"
-            raise ValueError(f"{where} has neither render_note nor render_events: {type(instrument).__name__}")
-
-    def play(part: ScorePart, instrument: Instrument | EventInstrument) -> np.ndarray:
+    stems = []
+    for index, (part, instrument) in enumerate(zip(score.parts, chosen, strict=True)):
         where = f"the instrument of part {part.name!r}"
         spans = _note_spans(score, part, sample_rate)
         if isinstance(instrument, EventInstrument):
-            return _render_events(instrument, spans, length, sample_rate, where)
-        return _render_notes(instrument, spans, sample_rate, where)
-
-    # Note instruments (our synthesiser: numpy, which lets go of the GIL) play their parts on
-    # all cores at once; event instruments (hosted plugins) keep one part at a time.
-    notes_only = [i for i, instrument in enumerate(chosen) if not isinstance(instrument, EventInstrument)]
-    played: dict[int, np.ndarray] = {}
-    if len(notes_only) > 1 and (os.cpu_count() or 1) > 1:
-        with ThreadPoolExecutor(min(len(notes_only), os.cpu_count() or 1)) as pool:
-            played = dict(zip(notes_only, pool.map(lambda i: play(score.parts[i], chosen[i]), notes_only), strict=True))
-    stems = []
-    for index, (part, instrument) in enumerate(zip(score.parts, chosen, strict=True)):
-        audio = played.pop(index) if index in played else play(part, instrument)
+            audio = _render_events(instrument, spans, length, sample_rate, where)
+        elif isinstance(instrument, Instrument):
+            audio = _render_notes(instrument, spans, sample_rate, where)
+        else:
+            raise ValueError(f"{where} has neither render_note nor render_events: {type(instrument).__name__}")
         if audio.shape[0] < length:
             audio = np.pad(audio, ((0, length - audio.shape[0]), (0, 0)))
         if wrap:

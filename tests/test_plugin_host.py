@@ -6,7 +6,6 @@ loop_support.py (the built-in neural instrument is tested with the loop task).
 
 from __future__ import annotations
 
-import importlib
 import io
 import wave
 from pathlib import Path
@@ -129,19 +128,6 @@ def test_each_distinct_note_is_rendered_once() -> None:
     clip = make_clip(bars=2, roles=("chords",))  # the same three-note chord in both bars
     render(clip, {"chords": tone})
     assert tone.calls == 3
-
-
-def test_parts_played_at_once_sound_as_played_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
-    render_module = importlib.import_module("promptdaw.plugin_host.render")  # the package exports render()
-
-    clip = make_clip(bars=2)
-    voices = {role: ToneInstrument(brightness=0.2 + 0.2 * i) for i, role in enumerate(("bass", "chords", "melody"))}
-    together = render(clip, {**voices, "drums": ToneInstrument()})
-    monkeypatch.setattr(render_module.os, "cpu_count", lambda: 1)
-    in_turn = render(clip, {**voices, "drums": ToneInstrument()})
-    assert together.names == in_turn.names
-    for a, b in zip(together.audio, in_turn.audio, strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_drum_kit_asks_a_voice_per_sound() -> None:

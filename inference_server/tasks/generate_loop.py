@@ -14,7 +14,6 @@ order of ``result.parts`` (the stems are mastered with the mix's chain and add u
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from promptdaw.core.clip import clip_to_midi
@@ -80,12 +79,8 @@ def generate_loop(ctx: JobContext) -> TaskResult:
     duration_s = check_length(spec.bars, spec.meter, spec.bpm, sample_rate=sample_rate, tracks=len(spec.parts) + 1)
     builtin = builtin_instruments(ctx.registry, spec.seed, ctx.warn)
     ctx.progress(0.05, "composing")
-    with ThreadPoolExecutor(1) as pool:
-        # The instruments need the spec, not the notes: the sample model and its critic make them
-        # while the clip is composed (both spend most of that time in onnxruntime or in workers).
-        making = pool.submit(loop_instruments, spec, builtin)
-        clip = generator.generate(spec, lambda f: ctx.progress(0.05 + 0.3 * f, "composing"))
-        instruments = making.result()
+    clip = generator.generate(spec, lambda f: ctx.progress(0.05 + 0.3 * f, "composing"))
+    instruments = loop_instruments(clip.spec, builtin)
     ctx.progress(0.35, "rendering")
     try:
         rendered = render_loop(clip, instruments, sample_rate=sample_rate, target_lufs=target_lufs,
