@@ -17,14 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from promptdaw.runtime.catalog import DRUM_SEPARATION
 from promptdaw.runtime.registry import sha256_file
-from promptdaw.runtime.separation.constants import N_BINS
 from promptdaw.runtime.separation.drums import DRUM_SOURCES
-from training.stems.export import OPSET, TOLERANCE, load_checkpoint, mask_model_io
+from training.stems.export import export_mask_onnx, load_checkpoint, mask_model_io
 
 __all__ = ["MODEL_NAME", "ONNX_NAME", "export"]
 
@@ -39,29 +35,11 @@ def export(checkpoint: Path, out_dir: Path, *, metrics: dict[str, Any] | None = 
     Raises:
         RuntimeError: onnxruntime's output differs from torch's by more than ``TOLERANCE``.
     """
-    import onnxruntime as ort
-
     model, state = load_checkpoint(checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / ONNX_NAME
-    tmp = onnx_path.with_suffix(".onnx.part")
-    example = torch.rand(1, 2, N_BINS, 64, generator=torch.Generator().manual_seed(0)) * 3
-    torch.onnx.export(
-        model, (example,), str(tmp), input_names=["magnitude"], output_names=["masks"],
-        dynamic_axes={"magnitude": {0: "batch", 3: "frames"}, "masks": {0: "batch", 4: "frames"}},
-        opset_version=OPSET, dynamo=False,
-    )  # fmt: skip
-    check = torch.rand(2, 2, N_BINS, 96, generator=torch.Generator().manual_seed(1)) * 5
-    with torch.no_grad():
-        expected = model(check).numpy()
-    session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-    actual = session.run(["masks"], {"magnitude": check.numpy()})[0]
-    error = float(np.abs(actual - expected).max())
-    if error > TOLERANCE:
-        tmp.unlink()
-        raise RuntimeError(f"onnxruntime and torch differ by {error:.2e} (> {TOLERANCE:g}); not exported")
-    tmp.replace(onnx_path)
+    error = export_mask_onnx(model, onnx_path)
     manifest = {
         "name": MODEL_NAME,
         "kind": DRUM_SEPARATION,

@@ -30,9 +30,9 @@ from promptdaw.runtime.separation.constants import HOP
 from promptdaw.runtime.separation.drums import DRUM_SOURCES
 from training.stems.model import BandUNet
 from training.stems.render import load_dataset
-from training.stems.train import istft, stft
+from training.stems.train import batch_sdr, mask_loss
 
-__all__ = ["DrumTrainConfig", "batch_sdr", "make_batch", "train"]
+__all__ = ["DrumTrainConfig", "make_batch", "train"]
 
 
 @dataclass
@@ -82,30 +82,6 @@ def make_batch(datasets: Sequence[np.ndarray], rng: np.random.Generator, config:
         if rms > 1e-5:
             out[b] *= 10 ** (rng.uniform(-32, -12) / 20) / rms
     return torch.from_numpy(out)
-
-
-def mask_loss(model: BandUNet, sources: torch.Tensor) -> torch.Tensor:
-    """L1 to the oracle power-ratio masks, weighted by |drum stem| (``training.stems.train._loss``)."""
-    spec = stft(sources)  # [B, 5, 2, F, T]
-    power = spec.real.square() + spec.imag.square()
-    oracle = power / power.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    magnitude = spec.sum(dim=1).abs()
-    masks = model(magnitude)
-    scale = magnitude.mean(dim=(1, 2, 3), keepdim=True).unsqueeze(1) + 1e-8
-    return ((masks - oracle).abs() * magnitude.unsqueeze(1) / scale).mean()
-
-
-def batch_sdr(model: BandUNet, sources: torch.Tensor) -> np.ndarray:
-    """SDR in dB per example and sub-stem ``[batch, 5]``; NaN where the sub-stem is silent (-60 dB)."""
-    with torch.no_grad():
-        mix = sources.sum(dim=1)
-        mix_spec = stft(mix)
-        estimate = istft(model(mix_spec.abs()) * mix_spec.unsqueeze(1), mix.shape[-1])
-    num = (sources**2).sum(dim=(2, 3))
-    den = ((sources - estimate) ** 2).sum(dim=(2, 3))
-    sdr = (10 * torch.log10((num + 1e-8) / (den + 1e-8))).numpy()
-    present = (num > 1e-6 * (mix**2).sum(dim=(1, 2))[:, None]).numpy()
-    return np.where(present, sdr, np.nan)
 
 
 def _valid_batch(path: Path, config: DrumTrainConfig) -> torch.Tensor | None:

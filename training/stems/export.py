@@ -35,7 +35,7 @@ from promptdaw.runtime.separation.constants import (
 )
 from training.stems.model import BandUNet
 
-__all__ = ["TOLERANCE", "export", "mask_model_io", "model_from_onnx"]
+__all__ = ["TOLERANCE", "export", "export_mask_onnx", "mask_model_io", "model_from_onnx"]
 
 MODEL_NAME = "stems"
 ONNX_NAME = "stems.onnx"
@@ -125,26 +125,15 @@ def _blocks_in_execution_order(model: BandUNet) -> list[tuple[str, torch.nn.Modu
     return order
 
 
-def export(
-    checkpoint: Path,
-    out_dir: Path,
-    *,
-    metrics: dict[str, Any] | None = None,
-    version: str | None = None,
-    provenance: dict[str, Any] | None = None,
-    license: str = "MIT",
-) -> Path:
-    """Write ``out_dir/stems.onnx`` and ``out_dir/manifest.json``; returns the manifest path.
+def export_mask_onnx(model: BandUNet, onnx_path: Path) -> float:
+    """Write a mask model (``magnitude [batch, 2, bins, frames]`` -> ``masks``) to ``onnx_path``,
+    once onnxruntime's masks match torch's on a check input; returns the largest difference.
 
     Raises:
-        RuntimeError: onnxruntime's output differs from torch's by more than ``TOLERANCE``.
+        RuntimeError: they differ by more than ``TOLERANCE`` (nothing is written).
     """
     import onnxruntime as ort
 
-    model, state = load_checkpoint(checkpoint)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = out_dir / ONNX_NAME
     example = torch.rand(1, 2, N_BINS, 64, generator=torch.Generator().manual_seed(0)) * 3
     tmp = onnx_path.with_suffix(".onnx.part")
     torch.onnx.export(
@@ -162,6 +151,28 @@ def export(
         tmp.unlink()
         raise RuntimeError(f"onnxruntime and torch differ by {error:.2e} (> {TOLERANCE:g}); not exported")
     tmp.replace(onnx_path)
+    return error
+
+
+def export(
+    checkpoint: Path,
+    out_dir: Path,
+    *,
+    metrics: dict[str, Any] | None = None,
+    version: str | None = None,
+    provenance: dict[str, Any] | None = None,
+    license: str = "MIT",
+) -> Path:
+    """Write ``out_dir/stems.onnx`` and ``out_dir/manifest.json``; returns the manifest path.
+
+    Raises:
+        RuntimeError: onnxruntime's output differs from torch's by more than ``TOLERANCE``.
+    """
+    model, state = load_checkpoint(checkpoint)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / ONNX_NAME
+    error = export_mask_onnx(model, onnx_path)
     train_config = state.get("train_config", {})
     manifest = {
         "name": MODEL_NAME,

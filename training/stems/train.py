@@ -5,7 +5,7 @@ and otherwise from four different clips (remixing, as Demucs does), with a rando
 stem, random stem dropout, random channel swap and polarity; the mixture is their sum.
 The loss is the L1 distance between the predicted masks and the oracle Wiener-like masks
 (stem power over total power), weighted by the mixture magnitude and normalised per example
-(see ``_loss``).
+(see ``mask_loss``).
 
 The learning rate follows a warm-up and cosine decay over the run's progress, the larger of
 ``step / steps`` and ``elapsed / max_minutes``, so a run on a busy machine still anneals
@@ -29,7 +29,7 @@ from promptdaw.runtime.separation.constants import HOP, N_FFT
 from training.stems.model import DEFAULT_CONFIG, BandUNet
 from training.stems.render import load_dataset
 
-__all__ = ["TrainConfig", "batch_sdr", "istft", "make_batch", "stft", "train"]
+__all__ = ["TrainConfig", "batch_sdr", "istft", "make_batch", "mask_loss", "stft", "train"]
 
 
 @dataclass
@@ -118,7 +118,7 @@ def make_batch(
     return torch.from_numpy(out)
 
 
-def _loss(model: BandUNet, sources: torch.Tensor) -> torch.Tensor:
+def mask_loss(model: BandUNet, sources: torch.Tensor) -> torch.Tensor:
     """L1 distance to the oracle Wiener-like mask (stem power over total), weighted by |mixture|.
 
     Equivalently: L1 between the masked mixture magnitude and the oracle-masked one. Real masks
@@ -126,7 +126,7 @@ def _loss(model: BandUNet, sources: torch.Tensor) -> torch.Tensor:
     error no mask can remove; this target is what the masks can reach (its SDR on the held-out
     set is the "IRM (oracle)" row of docs/stems.md) and trains several times faster.
     """
-    spec = stft(sources)  # [B, 4, 2, F, T]
+    spec = stft(sources)  # [B, sources, 2, F, T]
     mix_spec = spec.sum(dim=1)  # the STFT is linear: no fifth transform for the mixture
     power = spec.real.square() + spec.imag.square()
     oracle = power / power.sum(dim=1, keepdim=True).clamp_min(1e-12)
@@ -137,7 +137,7 @@ def _loss(model: BandUNet, sources: torch.Tensor) -> torch.Tensor:
 
 
 def batch_sdr(model: BandUNet, sources: torch.Tensor) -> np.ndarray:
-    """MDX-style SDR in dB per example and source, ``[batch, 4]``, of the model's waveforms.
+    """MDX-style SDR in dB per example and source, ``[batch, sources]``, of the model's waveforms.
 
     Sources that are silent in an example (below -60 dB relative to its mixture) are NaN: SDR
     means nothing there, and one such clip would otherwise drag a mean down by tens of dB.
@@ -232,7 +232,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
         lr = config.lr * warm * 0.5 * (1 + math.cos(math.pi * progress))
         for group in optimiser.param_groups:
             group["lr"] = lr
-        loss = _loss(model, make_batch(stems, rng, config, extra))
+        loss = mask_loss(model, make_batch(stems, rng, config, extra))
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
