@@ -22,28 +22,14 @@ from pathlib import Path
 
 import _checkout  # noqa: F401  (training/ from this checkout)
 import numpy as np
+from eval_stems import irm, sdr  # scripts/ is on sys.path when run as a script
 
 from promptdaw.core.paths import models_dir
 from promptdaw.runtime.catalog import DRUM_SEPARATION, model_for
 from promptdaw.runtime.registry import ModelRegistry
-from promptdaw.runtime.separation.constants import HOP, N_FFT, SAMPLE_RATE
+from promptdaw.runtime.separation.constants import SAMPLE_RATE
 from promptdaw.runtime.separation.drums import DRUM_SOURCES, drum_splitter
-from promptdaw.runtime.separation.stft import istft, stft
 from training.stems.render import load_dataset
-
-
-def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    num = float(np.square(reference, dtype=np.float64).sum())
-    den = float(np.square(reference - estimate, dtype=np.float64).sum())
-    return 10 * np.log10((num + 1e-8) / (den + 1e-8))
-
-
-def ideal_ratio_mask(stems: np.ndarray) -> np.ndarray:
-    """``[5, n, 2]`` oracle power-ratio-masked estimates (the mask model's ceiling)."""
-    spec = stft(stems.transpose(0, 2, 1), N_FFT, HOP)  # [5, 2, bins, frames]
-    power = np.abs(spec) ** 2
-    masks = power / np.maximum(power.sum(axis=0, keepdims=True), 1e-12)
-    return istft(masks * spec.sum(axis=0), N_FFT, HOP, stems.shape[1]).transpose(0, 2, 1)
 
 
 def evaluate(data: Path, models: Path) -> dict:
@@ -59,7 +45,7 @@ def evaluate(data: Path, models: Path) -> dict:
         split_s += time.perf_counter() - start
         estimates = {
             "model": split_drums,
-            "IRM (oracle)": ideal_ratio_mask(stems),
+            "IRM (oracle)": irm(stems),
             "drum stem (input)": np.broadcast_to(drums, stems.shape),
         }
         floor = 1e-6 * float(np.square(drums, dtype=np.float64).sum())

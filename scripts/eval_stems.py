@@ -71,7 +71,8 @@ def lowpass(audio: np.ndarray, cutoff_hz: float = 150.0) -> np.ndarray:
 
 
 def irm(stems: np.ndarray) -> np.ndarray:
-    """Oracle ideal-ratio-mask estimates ``[4, n, 2]`` from true stems ``[4, n, 2]``."""
+    """Oracle ideal-ratio-mask estimates ``[sources, n, 2]`` from true stems ``[sources, n, 2]``
+    (the ceiling of a mask model on this STFT)."""
     mix = stems.sum(axis=0)
     spec_mix = stft(np.ascontiguousarray(mix.T), N_FFT, HOP)
     power = np.abs(stft(np.ascontiguousarray(stems.transpose(0, 2, 1)), N_FFT, HOP)) ** 2
