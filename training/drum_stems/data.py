@@ -33,7 +33,7 @@ import numpy as np
 
 from promptdaw.runtime.separation.drums import DRUM_SOURCES, drum_class
 from training.stems.arrange import Note, Part
-from training.stems.render import SAMPLE_RATE, augment_part, render_parts
+from training.stems.render import SAMPLE_RATE, augment_part, dataset_files, render_parts, set_mix_peak
 from training.text2midi.idioms import GROOVES, drum_track
 
 __all__ = ["DrumClip", "Kit", "heldout_kits", "make_clip", "render_kit", "train_kits", "write_drum_dataset"]
@@ -196,9 +196,7 @@ def render_kit(clips: Sequence[DrumClip], kit: Kit, rng: np.random.Generator, *,
             for s in range(stems.shape[1]):
                 if np.abs(stems[c, s]).max() > 0:
                     stems[c, s] = augment_part(stems[c, s], part, rng)
-        peak = float(np.abs(stems[c].sum(axis=0)).max())
-        if peak > 0:
-            stems[c] *= 10 ** (rng.uniform(-7, -1) / 20) / peak
+        set_mix_peak(stems[c], rng)
     return stems
 
 
@@ -214,14 +212,10 @@ def write_drum_dataset(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Render ``clips_per_kit`` new clips through each kit into ``out_dir`` (``stems.npy`` + ``clips.jsonl``)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
     n = round(duration_s * SAMPLE_RATE)
     total = len(kits) * clips_per_kit
-    partial = out_dir / "stems.npy.part"
-    stems = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=(total, len(DRUM_SOURCES), n, 2))
-    with open(out_dir / "clips.jsonl.part", "w") as meta:
+    with dataset_files(out_dir, (total, len(DRUM_SOURCES), n, 2)) as (stems, meta):
         for k, kit in enumerate(kits):
             clips = [make_clip(f"{kit.name}/{i}", duration_s, rng) for i in range(clips_per_kit)]
             first = k * clips_per_kit
@@ -230,8 +224,4 @@ def write_drum_dataset(
                 meta.write(json.dumps({"name": clip.name, "kit": kit.name, "duration_s": duration_s,
                                        "hits": len(clip.hits), **clip.meta}) + "\n")  # fmt: skip
             log(f"rendered {kit.name}: {first + clips_per_kit}/{total} clips")
-    stems.flush()
-    del stems
-    partial.replace(out_dir / "stems.npy")
-    (out_dir / "clips.jsonl.part").replace(out_dir / "clips.jsonl")
-    return out_dir
+    return Path(out_dir)

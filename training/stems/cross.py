@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.stems.render import load_dataset
+from training.stems.render import dataset_files, load_dataset
 
 __all__ = ["write_cross_dataset"]
 
@@ -51,11 +51,7 @@ def write_cross_dataset(
         raise ValueError(f"band clips in {', '.join(short)} are shorter than the {n}-sample drum clips")
     pool = [(k, i) for k, (_, stems, _) in enumerate(drums) for i in range(stems.shape[0])]
     picks = [pool[i] for i in rng.permutation(len(pool))[:count]]
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    partial = out_dir / "stems.npy.part"
-    out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=(len(picks), 4, n, 2))
-    with open(out_dir / "clips.jsonl.part", "w") as meta:
+    with dataset_files(out_dir, (len(picks), 4, n, 2)) as (out, meta):
         for index, (k, i) in enumerate(picks):
             drum_dir, drum_stems, drum_records = drums[k]
             b = int(rng.integers(len(bands)))
@@ -72,8 +68,4 @@ def write_cross_dataset(
             meta.write(json.dumps(record) + "\n")
             if (index + 1) % 100 == 0:
                 log(f"crossed {index + 1}/{len(picks)} clips")
-    out.flush()
-    del out
-    partial.replace(out_dir / "stems.npy")
-    (out_dir / "clips.jsonl.part").replace(out_dir / "clips.jsonl")
-    return out_dir
+    return Path(out_dir)

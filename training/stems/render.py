@@ -23,9 +23,11 @@ import shutil
 import struct
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
 import mido
 import numpy as np
@@ -49,9 +51,11 @@ __all__ = [
     "SAMPLE_RATE",
     "TIMGM6MB",
     "augment_part",
+    "dataset_files",
     "load_dataset",
     "render_clips",
     "render_parts",
+    "set_mix_peak",
     "soundfont_presets",
     "write_dataset",
 ]
@@ -201,10 +205,31 @@ def render_clips(
             audio = augment_part(rendered[index], part, rng) if augment else rendered[index]
             stems[c, ROLES.index(part.role)] += audio
             index += 1
-        peak = float(np.abs(stems[c].sum(axis=0)).max())
-        if peak > 0:
-            stems[c] *= 10 ** (rng.uniform(-7, -1) / 20) / peak
+        set_mix_peak(stems[c], rng)
     return stems
+
+
+def set_mix_peak(stems: np.ndarray, rng: np.random.Generator) -> None:
+    """Scale one clip's stems ``[sources, n, 2]`` so their sum peaks at a random -7..-1 dBFS."""
+    peak = float(np.abs(stems.sum(axis=0)).max())
+    if peak > 0:
+        stems *= 10 ** (rng.uniform(-7, -1) / 20) / peak
+
+
+@contextmanager
+def dataset_files(out_dir: Path, shape: tuple[int, ...]) -> Iterator[tuple[np.ndarray, TextIO]]:
+    """A data set's ``stems.npy`` (float16 memmap of ``shape``) and ``clips.jsonl`` (one JSON record
+    per clip) to fill; both appear under their names only once the block completes."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / "stems.npy.part"
+    stems = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=shape)
+    with open(out_dir / "clips.jsonl.part", "w") as meta:
+        yield stems, meta
+    stems.flush()
+    del stems
+    partial.replace(out_dir / "stems.npy")
+    (out_dir / "clips.jsonl.part").replace(out_dir / "clips.jsonl")
 
 
 def write_dataset(
@@ -218,13 +243,9 @@ def write_dataset(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Render ``clips`` (all of one duration) into ``out_dir`` as ``stems.npy`` + ``clips.jsonl``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n_samples = round(clips[0].duration_s * SAMPLE_RATE)
-    partial = out_dir / "stems.npy.part"
-    stems = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=(len(clips), 4, n_samples, 2))
-    with open(out_dir / "clips.jsonl.part", "w") as meta:
+    with dataset_files(out_dir, (len(clips), 4, n_samples, 2)) as (stems, meta):
         for first in range(0, len(clips), batch_clips):
             batch = clips[first : first + batch_clips]
             stems[first : first + len(batch)] = render_clips(batch, soundfont, rng, augment=augment)
@@ -235,11 +256,7 @@ def write_dataset(
                                     for p in clip.parts]}  # fmt: skip
                 meta.write(json.dumps(record) + "\n")
             log(f"rendered {min(first + batch_clips, len(clips))}/{len(clips)} clips")
-    stems.flush()
-    del stems
-    partial.replace(out_dir / "stems.npy")
-    (out_dir / "clips.jsonl.part").replace(out_dir / "clips.jsonl")
-    return out_dir
+    return Path(out_dir)
 
 
 def load_dataset(directory: Path) -> tuple[np.ndarray, list[dict]]:
