@@ -148,13 +148,12 @@ class MidiGenerator:
         rng = np.random.default_rng(spec.seed)
         clip = self._decode(spec, self._chords(spec, rng), {}, rng, progress)
         best, best_margin = clip, _key_margin(clip)
-        drums = [t for t in clip.tracks if t.role == "drums"]
+        every_step = np.ones(clip.steps, bool)
+        same_drums = {t.role: Forced(every_step, t.notes) for t in clip.tracks if t.role == "drums"}
         for _ in range(KEY_TAKES - 1):
             if best_margin is None or best_margin > 0:
                 break
-            every_step = np.ones(clip.steps, bool)
-            forced = {t.role: Forced(every_step, t.notes) for t in drums}
-            take = self._decode(spec, self._chords(spec, rng), forced, rng, None)
+            take = self._decode(spec, self._chords(spec, rng), same_drums, rng, None)
             margin = _key_margin(take)
             if margin is not None and margin > best_margin:
                 best, best_margin = take, margin
@@ -550,18 +549,20 @@ class Step:
 
 @dataclass
 class Line:
-    """A single line's memory: its last pitch and interval and the range it has covered."""
+    """A single line's memory: its last pitches and interval and the range it has covered."""
 
-    last_pitch: int | None = None
+    recent: tuple[int, ...] = ()  # the last three pitches, oldest first
     last_step: int = 0
     low: int | None = None
     high: int | None = None
-    recent: tuple[int, ...] = ()  # the last three pitches, oldest first
+
+    @property
+    def last_pitch(self) -> int | None:
+        return self.recent[-1] if self.recent else None
 
     def played(self, pitch: int) -> None:
-        if self.last_pitch is not None:
-            self.last_step = pitch - self.last_pitch
-        self.last_pitch = pitch
+        if self.recent:
+            self.last_step = pitch - self.recent[-1]
         self.recent = (*self.recent[-2:], pitch)
         self.low = pitch if self.low is None else min(self.low, pitch)
         self.high = pitch if self.high is None else max(self.high, pitch)
