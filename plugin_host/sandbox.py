@@ -36,13 +36,13 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from promptdaw.core.processes import exit_with_parent
 from promptdaw.plugin_host.effects import DEFAULT_TAIL_S, EffectSpec
 from promptdaw.plugin_host.instruments import NoteEvent, PluginLoadError
 
@@ -64,8 +64,6 @@ PLUGIN_PATH_ENV = "PROMPTDAW_PLUGIN_PATH"
 STANDARD_PLUGIN_FOLDERS = ("~/.vst3", "/usr/lib/vst3", "/usr/local/lib/vst3")
 #: How often a wait on the sandbox looks at cancellation, time-out and whether the sandbox lives.
 POLL_S = 0.05
-#: How often the sandbox checks that the daemon that started it is still there.
-PARENT_CHECK_S = 1.0
 #: Largest JSON header either side accepts.
 _MAX_HEADER_BYTES = 1 << 20
 _LENGTH = struct.Struct("!Q")
@@ -418,17 +416,6 @@ class SandboxedChain:
 # ---------------------------------------------------------------------------------- sandbox side
 
 
-def _leave_with(parent: int) -> None:
-    """Exit when the daemon is gone, even when it was killed, even while a plugin hangs."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="promptdaw-sandbox-parent-watch", daemon=True).start()
-
-
 def _serve_one(header: dict[str, Any], data: bytearray | None,
                plugins: dict[int, Any]) -> tuple[dict[str, Any], memoryview | None]:  # fmt: skip
     from promptdaw.plugin_host.effects import EffectChain
@@ -472,7 +459,7 @@ def _error_reply(exc: BaseException) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """The sandbox process: serve one daemon job's plugin requests until the daemon hangs up."""
     fd, parent = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
-    _leave_with(parent)
+    exit_with_parent(parent, 1)  # even while a plugin hangs
     sock = socket.socket(fileno=fd)
     never = lambda: None  # noqa: E731  blocking socket: no time-outs to wait through
     plugins: dict[int, Any] = {}

@@ -18,7 +18,6 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from promptdaw.core.errors import ModelUnavailable
+from promptdaw.core.processes import exit_with_parent
 from promptdaw.runtime.onnx import OnnxModel
 from promptdaw.runtime.synthesis.listening import FEATURE_SIZE, LISTEN_RATE, LISTEN_SECONDS, Heard, hear
 from promptdaw.runtime.synthesis.patch import Patch
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 #: Worker processes that render candidates for the critic (fewer on machines with fewer cores).
 MAX_LISTENERS = 4
-#: How often a listening worker checks that the daemon that started it is still there.
-PARENT_CHECK_S = 1.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -78,19 +76,8 @@ def _shared_pool() -> ProcessPoolExecutor:
                 os.environ.setdefault(name, "1")
             # spawn, not fork: the daemon has threads (ZeroMQ, onnxruntime) a fork would copy mid-flight.
             _pool = ProcessPoolExecutor(_listeners(), mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_leave_with, initargs=(os.getpid(),))  # fmt: skip
+                                        initializer=exit_with_parent, initargs=(os.getpid(),))  # fmt: skip
         return _pool
-
-
-def _leave_with(parent: int) -> None:
-    """In a listening worker: exit when the daemon is gone, even if it was killed (no goodbye)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="promptdaw-parent-watch", daemon=True).start()
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:
